@@ -1,0 +1,1 @@
+"""keras-seq2seq: sequence-to-sequence learning with Keras 3."""
