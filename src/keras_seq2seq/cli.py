@@ -1,0 +1,310 @@
+"""The `seq2seq` command: parses arguments, calls the public API, prints for people.
+
+    seq2seq train --task dates --out runs/dates
+    seq2seq train --data pairs.tsv --source-lang spa --out runs/spa-eng
+    echo "March 3, 2021" | seq2seq translate --model runs/dates
+    seq2seq evaluate --model runs/dates --task dates
+    seq2seq demo
+
+Every expected failure (bad corpus line, bad option, broken model directory) ends with one line
+`seq2seq: error: ...` on stderr and exit status 2; nothing already saved is touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from pathlib import Path
+
+from keras_seq2seq.config import PRESETS
+from keras_seq2seq.errors import Seq2SeqError
+
+TASK_NAMES = ("dates", "numbers", "reverse")
+FORMATS = ("auto", "anki", "tsv", "csv", "aligned")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.run(args) or 0
+    except Seq2SeqError as error:
+        print(f"seq2seq: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("seq2seq: interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="seq2seq",
+        description="Sequence-to-sequence learning with Keras 3: train an RNN encoder-decoder on "
+                    "pairs of sequences, then translate and evaluate with it.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    train = _command(commands, "train", run_train, "train a model on a corpus or a built-in task")
+    _add_data_options(train, required=False)
+    train.add_argument("--dev", metavar="FILE", help="dev corpus (same format as --data); "
+                       "default: hold out --dev-size pairs of the training data")
+    train.add_argument("--dev-size", type=int, default=1000,
+                       help="pairs held out for dev when --dev is not given")
+    train.add_argument("--out", required=True, metavar="DIR", help="model directory to write")
+    train.add_argument("--preset", choices=sorted(PRESETS),
+                       help="named settings to start from (default: the task's own preset with "
+                            "--task, else 'tatoeba-word')")
+    group = train.add_argument_group("text")
+    group.add_argument("--tokenizer", choices=("char", "word"), help="tokeniser for both sides")
+    group.add_argument("--source-tokenizer", choices=("char", "word"), help="tokeniser for the source")
+    group.add_argument("--target-tokenizer", choices=("char", "word"), help="tokeniser for the target")
+    group.add_argument("--lowercase", action="store_true", help="lowercase both sides")
+    group.add_argument("--min-freq", type=int, help="tokens seen fewer times become <unk>")
+    group.add_argument("--max-vocab", type=int, help="largest vocabulary per side")
+    group = train.add_argument_group("model")
+    group.add_argument("--cell", choices=("lstm", "gru"), help="recurrent cell")
+    group.add_argument("--embedding-dim", type=int, help="embedding size")
+    group.add_argument("--units", type=int, help="recurrent hidden size")
+    group.add_argument("--layers", type=int, help="stacked recurrent layers on each side")
+    group.add_argument("--dropout", type=float, help="dropout rate")
+    group = train.add_argument_group("training (unset options come from the preset)")
+    group.add_argument("--epochs", type=int, help="most epochs to train")
+    group.add_argument("--batch-size", type=int, help="sentences per batch")
+    group.add_argument("--learning-rate", type=float, help="Adam learning rate")
+    group.add_argument("--clipnorm", type=float, help="global gradient-norm clip (0: off)")
+    group.add_argument("--patience", type=int, help="epochs without dev improvement before stopping")
+    group.add_argument("--max-len", type=int, help="drop training pairs longer than this many tokens")
+    group.add_argument("--seed", type=int, help="random seed; the same seed repeats a run")
+    train.add_argument("--task-size", type=int, default=20000, help="training pairs generated with --task")
+    train.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    translate = _command(commands, "translate", run_translate,
+                         "translate lines from stdin or --input, one output line per input line")
+    translate.add_argument("--model", required=True, metavar="DIR", help="model directory")
+    translate.add_argument("--input", metavar="FILE", help="read sentences from FILE instead of stdin")
+    translate.add_argument("--output", metavar="FILE", help="write translations to FILE instead of stdout")
+    translate.add_argument("--batch-size", type=int, default=64, help="sentences decoded together")
+
+    evaluate = _command(commands, "evaluate", run_evaluate,
+                        "score a model on a test corpus or a built-in task's test split")
+    evaluate.add_argument("--model", required=True, metavar="DIR", help="model directory")
+    _add_data_options(evaluate, required=False)
+    evaluate.add_argument("--samples", type=int, default=10, help="example outputs to print")
+    evaluate.add_argument("--batch-size", type=int, default=64, help="sentences decoded together")
+
+    demo = _command(commands, "demo", run_demo, "train on the built-in dates task and report scores")
+    demo.add_argument("--task", choices=TASK_NAMES, default="dates", help="built-in task")
+    demo.add_argument("--out", default="runs/demo", metavar="DIR", help="model directory to write")
+    demo.add_argument("--task-size", type=int, default=20000, help="training pairs to generate")
+    demo.add_argument("--epochs", type=int, help="most epochs (default: the task preset's)")
+    demo.add_argument("--seed", type=int, default=0, help="random seed")
+
+    tasks = _command(commands, "tasks", run_tasks, "list the built-in tasks with examples")
+    del tasks
+    return parser
+
+
+def _command(commands, name, run, help_text):
+    sub = commands.add_parser(name, help=help_text, description=help_text,
+                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    sub.set_defaults(run=run, command=name)
+    return sub
+
+
+def _add_data_options(parser, required: bool) -> None:
+    group = parser.add_argument_group("data (give --task or --data)")
+    group.add_argument("--task", choices=TASK_NAMES, help="a built-in generated task")
+    group.add_argument("--data", metavar="FILE", required=required,
+                       help="parallel corpus: Tatoeba/Anki or other TSV, CSV, or the source side "
+                            "of two aligned files (with --target-data)")
+    group.add_argument("--target-data", metavar="FILE", help="target side of aligned plain-text files")
+    group.add_argument("--format", choices=FORMATS, default="auto",
+                       help="corpus format; auto: aligned with --target-data, csv by suffix, else TSV")
+    group.add_argument("--source-lang", metavar="CODE",
+                       help="Tatoeba/Anki files (English first): the source language, e.g. spa "
+                            "(Spanish→English) or eng (English→the other language)")
+    group.add_argument("--source-column", type=int, default=1, help="0-based source column (TSV/CSV)")
+    group.add_argument("--target-column", type=int, default=0, help="0-based target column (TSV/CSV)")
+    group.add_argument("--skip-bad-lines", action="store_true",
+                       help="skip malformed lines (and report how many) instead of stopping")
+
+
+# ------------------------------------------------------------------------------ data
+
+
+def _read_pairs(args, path: str, target_path: str | None = None) -> list:
+    from keras_seq2seq.data.corpus import ReadReport, read_corpus
+
+    report = ReadReport()
+    pairs = list(read_corpus(
+        path, format=args.format, source_lang=args.source_lang, source_column=args.source_column,
+        target_column=args.target_column, target_path=target_path,
+        skip_bad_lines=args.skip_bad_lines, report=report,
+    ))
+    print(f"{path}: {report.summary()}", file=sys.stderr)
+    for message in report.first_skipped:
+        print(f"  skipped: {message}", file=sys.stderr)
+    return pairs
+
+
+def _task_data(name: str, size: int, seed: int) -> dict:
+    from keras_seq2seq.data.tasks import task_splits
+
+    return task_splits(name, train=size, dev=1000, test=1000, seed=seed)
+
+
+# -------------------------------------------------------------------------- commands
+
+
+def run_train(args) -> int:
+    from keras_seq2seq.translator import Translator
+
+    if bool(args.task) == bool(args.data):
+        raise Seq2SeqError("give exactly one of --task NAME or --data FILE")
+    seed = 0 if args.seed is None else args.seed
+    if args.task:
+        splits = _task_data(args.task, args.task_size, seed)
+        train, dev = splits["train"], splits["dev"]
+        info = {"data": {"task": args.task, "train_pairs": len(train)}}
+        preset = args.preset or args.task
+    else:
+        train = _read_pairs(args, args.data, args.target_data)
+        if args.dev:
+            dev = _read_pairs(args, args.dev)
+        else:
+            random.Random(seed).shuffle(train)
+            held = min(args.dev_size, len(train) // 10)
+            dev, train = train[:held], train[held:]
+        info = {"data": {"file": str(args.data), "format": args.format, "source_lang": args.source_lang,
+                         "source_column": args.source_column, "target_column": args.target_column}}
+        preset = args.preset or "tatoeba-word"
+    overrides = _setting_overrides(args)
+    print(f"training on {len(train):,} pairs, dev {len(dev):,} pairs, preset {preset}", file=sys.stderr)
+    translator = Translator.train(train, dev=dev, preset=preset, out_dir=args.out,
+                                  verbose=0 if args.quiet else 1, info=info, **overrides)
+    record = translator.info["training"]
+    print(f"saved {args.out} (best epoch {record['best_epoch']} of {record['epochs']}, "
+          f"{record['target_tokens_per_second']:,.0f} target tokens/s, {record['seconds']:.0f} s)")
+    return 0
+
+
+def _setting_overrides(args) -> dict:
+    source = args.source_tokenizer or args.tokenizer
+    target = args.target_tokenizer or args.tokenizer
+    overrides = {
+        "min_freq": args.min_freq, "max_vocab": args.max_vocab, "cell": args.cell,
+        "embedding_dim": args.embedding_dim, "units": args.units, "num_layers": args.layers,
+        "dropout": args.dropout, "epochs": args.epochs, "batch_size": args.batch_size,
+        "learning_rate": args.learning_rate, "clipnorm": args.clipnorm, "patience": args.patience,
+        "seed": args.seed, "max_source_len": args.max_len, "max_target_len": args.max_len,
+    }
+    if source or args.lowercase:
+        overrides["source_tokenizer"] = {"kind": source or "word", "lowercase": args.lowercase}
+    if target or args.lowercase:
+        overrides["target_tokenizer"] = {"kind": target or "word", "lowercase": args.lowercase}
+    return overrides
+
+
+def run_translate(args) -> int:
+    from keras_seq2seq.translator import Translator
+
+    translator = Translator.load(args.model)
+    if args.input:
+        try:
+            lines = Path(args.input).read_text(encoding="utf-8-sig").splitlines()
+        except FileNotFoundError:
+            raise Seq2SeqError(f"{args.input}: file not found") from None
+        except UnicodeDecodeError as error:
+            raise Seq2SeqError(f"{args.input}: not valid UTF-8 ({error.reason} at byte {error.start})") from None
+    else:
+        lines = sys.stdin.read().splitlines()
+    outputs = translator.translate(lines, batch_size=args.batch_size)
+    text = "".join(line + "\n" for line in outputs)
+    if args.output:
+        from keras_seq2seq.artifacts import atomic_write_text
+
+        atomic_write_text(Path(args.output), text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def run_evaluate(args) -> int:
+    from keras_seq2seq.translator import Translator
+
+    translator = Translator.load(args.model)
+    if bool(args.task) == bool(args.data):
+        raise Seq2SeqError("give exactly one of --task NAME or --data FILE")
+    if args.task:
+        seed = translator.settings.train.seed
+        pairs = _task_data(args.task, 1000, seed)["test"]
+    else:
+        pairs = _read_pairs(args, args.data, args.target_data)
+    result = translator.evaluate(pairs, batch_size=args.batch_size)
+    _print_samples(pairs, result["hypotheses"], args.samples)
+    _print_scores(result)
+    return 0
+
+
+def run_demo(args) -> int:
+    from keras_seq2seq.translator import Translator
+
+    started = time.perf_counter()
+    splits = _task_data(args.task, args.task_size, args.seed)
+    print(f"demo: task {args.task}: {len(splits['train']):,} train / {len(splits['dev']):,} dev / "
+          f"{len(splits['test']):,} test pairs, e.g. {splits['train'][0].source!r} → "
+          f"{splits['train'][0].target!r}")
+    translator = Translator.train(splits["train"], dev=splits["dev"], preset=args.task,
+                                  out_dir=args.out, epochs=args.epochs, seed=args.seed,
+                                  info={"data": {"task": args.task, "train_pairs": args.task_size}})
+    result = translator.evaluate(splits["test"])
+    _print_samples(splits["test"], result["hypotheses"], 10)
+    _print_scores(result)
+    seconds = time.perf_counter() - started
+    print(f"model saved in {args.out}; try: echo 'July 4, 1976' | seq2seq translate --model {args.out}")
+    print(f"demo: task={args.task} exact_match={result['exact_match']:.3f} "
+          f"token_accuracy={result['token_accuracy']:.3f} bleu={result['bleu']:.1f} seconds={seconds:.0f}")
+    return 0
+
+
+def run_tasks(args) -> int:
+    from keras_seq2seq.data.tasks import TASKS
+
+    for name, task in TASKS.items():
+        print(f"{name}: {task.description}")
+        for source, target in task.examples[:3]:
+            print(f"    {source!r} → {target!r}")
+    return 0
+
+
+def _print_samples(pairs, hypotheses, count: int) -> None:
+    if count <= 0:
+        return
+    print(f"\n{'input':<36} {'output':<36} reference")
+    for pair, hypothesis in list(zip(pairs, hypotheses))[:count]:
+        mark = "✓" if hypothesis == pair.target else "✗"
+        print(f"{_cut(pair.source):<36} {_cut(hypothesis):<36} {_cut(pair.target)} {mark}")
+    print()
+
+
+def _print_scores(result: dict) -> None:
+    print(f"sentences        {result['sentences']:,}")
+    print(f"exact match      {result['exact_match']:.3f}")
+    print(f"token accuracy   {result['token_accuracy']:.3f}")
+    print(f"BLEU             {result['bleu']:.1f}")
+    print(f"chrF             {result['chrf']:.1f}")
+    print(f"decoding         {result['sentences_per_second']:,.0f} sentences/s")
+
+
+def _cut(text: str, width: int = 35) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

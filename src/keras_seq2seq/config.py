@@ -1,0 +1,120 @@
+"""Settings as dataclasses, named presets, and their JSON form in a model directory.
+
+A run is fully described by one `Settings`: what the text looks like (tokenisers, vocabulary
+limits), what the network looks like, and how it is trained. The CLI, the Python API and the saved
+model directory all speak this one structure.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from keras_seq2seq.errors import ConfigError
+
+
+@dataclass
+class TextSettings:
+    source_tokenizer: dict = field(default_factory=lambda: {"kind": "word"})
+    target_tokenizer: dict = field(default_factory=lambda: {"kind": "word"})
+    min_freq: int = 1                  # tokens seen fewer times become <unk>
+    max_vocab: int | None = None       # per side, the 4 reserved tokens included
+
+
+@dataclass
+class ModelSettings:
+    cell: str = "lstm"                 # "lstm" or "gru"
+    embedding_dim: int = 128
+    units: int = 256
+    num_layers: int = 1
+    dropout: float = 0.1
+
+
+@dataclass
+class TrainSettings:
+    epochs: int = 10
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    clipnorm: float = 1.0              # global gradient-norm clipping; 0 turns it off
+    label_smoothing: float = 0.0
+    patience: int = 3                  # epochs without dev improvement before stopping; 0 = never
+    seed: int = 0
+    max_source_len: int | None = None  # training pairs longer than this (in tokens) are dropped
+    max_target_len: int | None = None
+    length_step: int = 8               # padded lengths are multiples of this (few compiled shapes)
+    max_minutes: float | None = None   # stop training after this much wall time (best weights kept)
+
+
+@dataclass
+class Settings:
+    text: TextSettings = field(default_factory=TextSettings)
+    model: ModelSettings = field(default_factory=ModelSettings)
+    train: TrainSettings = field(default_factory=TrainSettings)
+    max_output_len: int | None = None  # generation limit in tokens; set from the data when None
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Settings":
+        try:
+            return cls(
+                text=TextSettings(**data.get("text", {})),
+                model=ModelSettings(**data.get("model", {})),
+                train=TrainSettings(**data.get("train", {})),
+                max_output_len=data.get("max_output_len"),
+            )
+        except TypeError as error:
+            raise ConfigError(f"invalid settings: {error}") from None
+
+    def updated(self, **overrides) -> "Settings":
+        """A copy with `section__field=value` or plain `field=value` overrides (None = keep)."""
+        data = self.to_dict()
+        for key, value in overrides.items():
+            if value is None:
+                continue
+            section, _, name = key.rpartition("__")
+            sections = [section] if section else [s for s in ("text", "model", "train") if key in data[s]]
+            if key == "max_output_len":
+                data[key] = value
+            elif len(sections) == 1 and name in data[sections[0]]:
+                data[sections[0]][name] = value
+            else:
+                raise ConfigError(f"unknown setting {key!r}")
+        return Settings.from_dict(data)
+
+
+PRESETS: dict[str, dict] = {
+    # Character-level date normalisation: small and fast, learnt in a few minutes on 2 CPU cores.
+    "dates": {
+        "text": {"source_tokenizer": {"kind": "char"}, "target_tokenizer": {"kind": "char"}},
+        "model": {"embedding_dim": 64, "units": 256, "num_layers": 1, "dropout": 0.0},
+        "train": {"epochs": 12, "batch_size": 64, "learning_rate": 3e-3, "patience": 3},
+    },
+    "numbers": {
+        "text": {"source_tokenizer": {"kind": "char"}, "target_tokenizer": {"kind": "word"}},
+        "model": {"embedding_dim": 64, "units": 256, "num_layers": 1, "dropout": 0.0},
+        "train": {"epochs": 12, "batch_size": 64, "learning_rate": 3e-3, "patience": 3},
+    },
+    "reverse": {
+        "text": {"source_tokenizer": {"kind": "char"}, "target_tokenizer": {"kind": "char"}},
+        "model": {"embedding_dim": 64, "units": 256, "num_layers": 1, "dropout": 0.0},
+        "train": {"epochs": 12, "batch_size": 64, "learning_rate": 3e-3},
+    },
+    # Word-level Tatoeba pairs (e.g. ../shared/data/spa-eng): the core model, no attention.
+    "tatoeba-word": {
+        "text": {"min_freq": 2, "max_vocab": 16000},
+        "model": {"embedding_dim": 256, "units": 512, "num_layers": 1, "dropout": 0.2},
+        "train": {"epochs": 20, "batch_size": 64, "learning_rate": 1e-3, "patience": 3,
+                  "max_source_len": 50, "max_target_len": 50},
+    },
+}
+
+
+def preset(name: str | None) -> Settings:
+    """The named preset's settings (defaults when `name` is None)."""
+    if name is None:
+        return Settings()
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset {name!r}; available: {', '.join(sorted(PRESETS))}")
+    return Settings.from_dict(PRESETS[name])

@@ -1,0 +1,99 @@
+"""Batches for training and generation: length-bucketed, padded to a few fixed shapes.
+
+Two things make RNN training fast on any device: little padding (sentences of similar length go
+together) and few distinct shapes (each new shape is a new compiled program). We sort examples by
+length inside large random pools, cut the pools into batches, shuffle the batch order, and round
+every padded length up to a multiple of `length_step`. Plain numpy; no tensors here.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import keras
+import numpy as np
+
+from keras_seq2seq.text.vocabulary import BOS_ID
+
+POOL_BATCHES = 64  # batches per sorting pool: large enough to group lengths, small enough to mix
+
+
+def padded_length(length: int, step: int) -> int:
+    """`length` rounded up to a multiple of `step` (at least `step`)."""
+    return max(step, -(-length // step) * step)
+
+
+def pad(sequences: Sequence[np.ndarray], length: int, rows: int | None = None) -> np.ndarray:
+    """Stack int sequences into a zero-padded `rows x length` array (rows defaults to len)."""
+    out = np.zeros((rows or len(sequences), length), dtype=np.int32)
+    for i, seq in enumerate(sequences):
+        out[i, : len(seq)] = seq[:length]
+    return out
+
+
+def bucketed_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator,
+                     pool_batches: int = POOL_BATCHES) -> list[np.ndarray]:
+    """Index arrays, one per batch, grouping examples of similar `lengths`, in random order."""
+    order = rng.permutation(len(lengths))
+    pool = batch_size * pool_batches
+    batches = []
+    for start in range(0, len(order), pool):
+        chunk = order[start : start + pool]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
+    rng.shuffle(batches)
+    return batches
+
+
+class TrainingBatches(keras.utils.PyDataset):
+    """Teacher-forcing batches `((source, target_in), target_out)` for `Model.fit`.
+
+    `targets` end with `<eos>`; `target_in` is the same sequence shifted right behind `<bos>`.
+    Every batch has exactly `batch_size` rows (short batches get empty rows, which the masked
+    loss ignores) so that only the lengths vary, in steps of `length_step`.
+    """
+
+    def __init__(self, sources: list[np.ndarray], targets: list[np.ndarray], batch_size: int,
+                 length_step: int = 8, seed: int = 0, shuffle: bool = True):
+        super().__init__()
+        self.sources = sources
+        self.targets = targets
+        self.batch_size = batch_size
+        self.length_step = length_step
+        self.shuffle = shuffle
+        self.rng = np.random.default_rng(seed)
+        self.source_lengths = np.array([len(s) for s in sources])
+        self.target_lengths = np.array([len(t) for t in targets])
+        # Sort key: target length first (the decoder is the bigger cost), then source length.
+        self.lengths = self.target_lengths * 10_000 + self.source_lengths
+        self.batches = self._plan()
+
+    def _plan(self) -> list[np.ndarray]:
+        if self.shuffle:
+            return bucketed_batches(self.lengths, self.batch_size, self.rng)
+        order = np.argsort(self.lengths, kind="stable")
+        return [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, index: int):
+        rows = self.batches[index]
+        src_len = padded_length(int(self.source_lengths[rows].max()), self.length_step)
+        tgt_len = padded_length(int(self.target_lengths[rows].max()), self.length_step)
+        source = pad([self.sources[i] for i in rows], src_len, self.batch_size)
+        target_out = pad([self.targets[i] for i in rows], tgt_len, self.batch_size)
+        target_in = np.zeros_like(target_out)
+        target_in[:, 0] = BOS_ID
+        target_in[:, 1:] = target_out[:, :-1]
+        target_in[len(rows) :] = 0  # empty filler rows stay fully padded
+        return (source, target_in), target_out
+
+    def on_epoch_end(self):
+        if self.shuffle:
+            self.batches = self._plan()
+
+    @property
+    def target_tokens(self) -> int:
+        """Real target tokens per epoch (for tokens/s figures)."""
+        return int(self.target_lengths.sum())

@@ -1,0 +1,135 @@
+"""The trainable encoder-decoder, and the loss and accuracy it is trained with.
+
+`Seq2Seq` is a Keras model whose `call` is the teacher-forced pass used by `fit`. Generation does
+not need another model: `encode` and `decode_step` reuse the same layers (see `search/`).
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from keras_seq2seq.layers.decoder import Decoder
+from keras_seq2seq.layers.encoder import Encoder
+
+
+@keras.saving.register_keras_serializable(package="keras_seq2seq")
+class Seq2Seq(keras.Model):
+    """An RNN encoder-decoder (Sutskever et al., 2014; Cho et al., 2014).
+
+    Args:
+        source_vocab_size, target_vocab_size: vocabulary sizes (id 0 is padding in both).
+        embedding_dim: embedding size on both sides.
+        units: recurrent hidden size on both sides.
+        num_layers: stacked recurrent layers on both sides.
+        cell: `"lstm"` or `"gru"`.
+        dropout: dropout rate used during training.
+
+    Call arguments:
+        inputs: `(source_ids, target_in)`, both int `batch x len`, 0-padded; `target_in` is the
+            target shifted right with `<bos>` first.
+
+    Returns logits `batch x tgt_len x target_vocab_size`.
+
+    Examples:
+    >>> model = Seq2Seq(40, 30, embedding_dim=32, units=64)
+    >>> logits = model((ops.ones((2, 7), "int32"), ops.ones((2, 5), "int32")))
+    >>> tuple(logits.shape)
+    (2, 5, 30)
+    """
+
+    def __init__(self, source_vocab_size, target_vocab_size, embedding_dim=128, units=256,
+                 num_layers=1, cell="lstm", dropout=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.source_vocab_size = source_vocab_size
+        self.target_vocab_size = target_vocab_size
+        self.embedding_dim = embedding_dim
+        self.units = units
+        self.num_layers = num_layers
+        self.cell = cell
+        self.dropout = dropout
+        shared = dict(embedding_dim=embedding_dim, units=units, num_layers=num_layers, cell=cell,
+                      dropout=dropout, dtype=self.dtype_policy)
+        self.encoder = Encoder(source_vocab_size, name="encoder", **shared)
+        self.decoder = Decoder(target_vocab_size, name="decoder", **shared)
+
+    def build(self, input_shape=None):
+        self.encoder.build((None, None))
+        self.decoder.build((None, None))
+        self.built = True
+
+    def call(self, inputs, training=False):
+        source_ids, target_in = inputs
+        _, states, _ = self.encoder(source_ids, training=training)
+        return self.decoder(target_in, states, training=training)
+
+    def encode(self, source_ids):
+        """Inference encoder: returns `(memory, states, source_mask)`."""
+        return self.encoder(source_ids, training=False)
+
+    def decode_step(self, token_ids, states):
+        """Inference one-step decoder: `(logits batch x vocab, new_states)`."""
+        return self.decoder.step(token_ids, states)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "source_vocab_size": self.source_vocab_size,
+            "target_vocab_size": self.target_vocab_size,
+            "embedding_dim": self.embedding_dim,
+            "units": self.units,
+            "num_layers": self.num_layers,
+            "cell": self.cell,
+            "dropout": self.dropout,
+        }
+
+
+@keras.saving.register_keras_serializable(package="keras_seq2seq")
+class MaskedCrossEntropy(keras.losses.Loss):
+    """Mean cross-entropy over real target tokens; padding (id 0) never counts.
+
+    The mean is over tokens, not sentences, so a batch's loss does not depend on how much
+    padding it carries.
+    """
+
+    def __init__(self, label_smoothing: float = 0.0, name="masked_cross_entropy", **kwargs):
+        super().__init__(name=name, reduction="sum", **kwargs)
+        self.label_smoothing = label_smoothing
+
+    def call(self, y_true, y_pred):
+        y_true = ops.cast(y_true, "int32")
+        mask = ops.cast(ops.not_equal(y_true, 0), "float32")
+        log_probs = ops.log_softmax(ops.cast(y_pred, "float32"), axis=-1)
+        picked = ops.take_along_axis(log_probs, ops.expand_dims(y_true, -1), axis=-1)[..., 0]
+        nll = -picked
+        if self.label_smoothing:
+            eps = self.label_smoothing
+            nll = (1.0 - eps) * nll - eps * ops.mean(log_probs, axis=-1)
+        return ops.sum(nll * mask) / ops.maximum(ops.sum(mask), 1.0)
+
+    def get_config(self):
+        return {**super().get_config(), "label_smoothing": self.label_smoothing}
+
+
+@keras.saving.register_keras_serializable(package="keras_seq2seq")
+class MaskedAccuracy(keras.metrics.Metric):
+    """Share of real target tokens predicted right (teacher forced); padding ignored."""
+
+    def __init__(self, name="accuracy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.correct = self.add_variable(shape=(), initializer="zeros", name="correct")
+        self.total = self.add_variable(shape=(), initializer="zeros", name="total")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_true = ops.cast(y_true, "int32")
+        mask = ops.cast(ops.not_equal(y_true, 0), "float32")
+        hits = ops.cast(ops.equal(ops.cast(ops.argmax(y_pred, axis=-1), "int32"), y_true), "float32")
+        self.correct.assign_add(ops.sum(hits * mask))
+        self.total.assign_add(ops.sum(mask))
+
+    def result(self):
+        return self.correct / ops.maximum(self.total, 1.0)
+
+    def reset_state(self):
+        self.correct.assign(0.0)
+        self.total.assign(0.0)

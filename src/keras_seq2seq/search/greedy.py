@@ -1,0 +1,19 @@
+"""Greedy search: at every step take the most likely token."""
+
+from __future__ import annotations
+
+from keras import ops
+
+from keras_seq2seq.search.loop import decode_loop
+
+
+def greedy_search(model, source_ids, max_length: int):
+    """Decode a batch greedily; `source_ids` is `batch x src_len`, returns `batch x max_length`."""
+    _, states, _ = model.encode(source_ids)
+    return decode_loop(
+        model.decode_step,
+        states,
+        ops.shape(source_ids)[0],
+        max_length,
+        choose=lambda logits, step: ops.argmax(logits, axis=-1),
+    )

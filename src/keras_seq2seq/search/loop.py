@@ -1,0 +1,46 @@
+"""The compiled decoding loop shared by every search policy.
+
+One `ops.while_loop` advances all sentences of a batch together. A sentence that has produced
+`<eos>` is marked finished and from then on emits padding; the loop ends when every sentence is
+finished or the length limit is reached, so a batch of short sentences stops early. Everything is
+`keras.ops`, so under JAX the whole loop compiles into one XLA program.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from keras import ops
+
+from keras_seq2seq.text.vocabulary import BOS_ID, EOS_ID, PAD_ID
+
+
+def decode_loop(step_fn: Callable, states, batch_size, max_length: int, choose: Callable):
+    """Run `step_fn` until every sentence has ended; returns ids `batch x max_length`.
+
+    Args:
+        step_fn: `(token_ids batch, states) -> (logits batch x vocab, states)`.
+        states: the decoder's initial states (any nest of `batch x ...` tensors).
+        batch_size: number of sentences.
+        max_length: most tokens produced per sentence, `<eos>` included.
+        choose: the policy, `(logits batch x vocab, step) -> token_ids batch`.
+    """
+    positions = ops.expand_dims(ops.arange(max_length, dtype="int32"), 0)  # 1 x max_length
+    tokens = ops.full((batch_size,), BOS_ID, dtype="int32")
+    output = ops.zeros((batch_size, max_length), dtype="int32")
+    finished = ops.zeros((batch_size,), dtype="bool")
+
+    def not_done(step, tokens, states, finished, output):
+        return ops.logical_and(step < max_length, ops.logical_not(ops.all(finished)))
+
+    def advance(step, tokens, states, finished, output):
+        logits, states = step_fn(tokens, states)
+        chosen = ops.cast(choose(logits, step), "int32")
+        chosen = ops.where(finished, PAD_ID, chosen)  # batch
+        output = ops.where(positions == step, ops.expand_dims(chosen, 1), output)
+        finished = ops.logical_or(finished, chosen == EOS_ID)
+        return step + 1, chosen, states, finished, output
+
+    loop_vars = (ops.convert_to_tensor(0, dtype="int32"), tokens, states, finished, output)
+    *_, output = ops.while_loop(not_done, advance, loop_vars)
+    return output

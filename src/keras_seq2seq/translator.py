@@ -1,0 +1,216 @@
+"""`Translator`: the public face. Train, translate, evaluate, save and load in a few lines.
+
+    >>> from keras_seq2seq import Translator, task_splits
+    >>> data = task_splits("dates", train=20000)
+    >>> translator = Translator.train(data["train"], dev=data["dev"], preset="dates")
+    >>> translator.translate(["March 3, 2021"])
+    ['2021-03-03']
+    >>> translator.save("runs/dates"); translator = Translator.load("runs/dates")
+
+A translator is a trained `Seq2Seq` plus what turns text into its ids and back: two tokenisers
+and two vocabularies, and the settings it was made with. All of it lives in one model directory.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import keras
+import numpy as np
+
+from keras_seq2seq import artifacts, metrics
+from keras_seq2seq.config import Settings, preset
+from keras_seq2seq.data.batching import pad, padded_length
+from keras_seq2seq.data.corpus import Pair
+from keras_seq2seq.errors import ConfigError, ModelFileError, Seq2SeqError, VocabularyError
+from keras_seq2seq.models import Seq2Seq
+from keras_seq2seq.search.generator import Generator
+from keras_seq2seq.text.tokenizers import Tokenizer, tokenizer_from_config
+from keras_seq2seq.text.vocabulary import Vocabulary
+
+PairLike = Pair | tuple[str, str]
+
+
+class Translator:
+    """A trained sequence-to-sequence model with its tokenisers and vocabularies."""
+
+    def __init__(self, model: Seq2Seq, settings: Settings, source_vocab: Vocabulary,
+                 target_vocab: Vocabulary, info: dict | None = None):
+        self.model = model
+        self.settings = settings
+        self.source_vocab = source_vocab
+        self.target_vocab = target_vocab
+        self.source_tokenizer: Tokenizer = tokenizer_from_config(settings.text.source_tokenizer)
+        self.target_tokenizer: Tokenizer = tokenizer_from_config(settings.text.target_tokenizer)
+        self.info = info or {}  # data description and training record, saved in config.json
+        self._generator: Generator | None = None
+
+    # ----------------------------------------------------------------- building and training
+    @classmethod
+    def create(cls, train: Iterable[PairLike], settings: Settings | None = None,
+               preset_name: str | None = None, **overrides) -> "Translator":
+        """An untrained translator whose vocabularies are built from `train`."""
+        settings = (settings or preset(preset_name)).updated(**overrides)
+        pairs = [_as_pair(p) for p in train]
+        if not pairs:
+            raise ConfigError("no training pairs")
+        text = settings.text
+        source_tok = tokenizer_from_config(text.source_tokenizer)
+        target_tok = tokenizer_from_config(text.target_tokenizer)
+        source_vocab = Vocabulary.build((source_tok.tokenize(p.source) for p in pairs),
+                                        min_freq=text.min_freq, max_size=text.max_vocab)
+        target_vocab = Vocabulary.build((target_tok.tokenize(p.target) for p in pairs),
+                                        min_freq=text.min_freq, max_size=text.max_vocab)
+        m = settings.model
+        keras.utils.set_random_seed(settings.train.seed)
+        model = Seq2Seq(len(source_vocab), len(target_vocab), embedding_dim=m.embedding_dim,
+                        units=m.units, num_layers=m.num_layers, cell=m.cell, dropout=m.dropout)
+        model.build()
+        return cls(model, settings, source_vocab, target_vocab)
+
+    @classmethod
+    def train(cls, train: Iterable[PairLike], dev: Iterable[PairLike] | None = None,
+              preset: str | None = None, out_dir: str | Path | None = None, verbose: int = 1,
+              info: dict | None = None, **overrides) -> "Translator":
+        """Build vocabularies from `train`, then fit; see `fit` for `out_dir` and `verbose`."""
+        train = [_as_pair(p) for p in train]
+        translator = cls.create(train, preset_name=preset, **overrides)
+        translator.info.update(info or {})
+        translator.fit(train, dev, out_dir=out_dir, verbose=verbose)
+        return translator
+
+    def fit(self, train: Iterable[PairLike], dev: Iterable[PairLike] | None = None,
+            out_dir: str | Path | None = None, verbose: int = 1) -> dict:
+        """Train with teacher forcing; returns the training record (also kept in `info`).
+
+        With `dev`, the model is scored on it every epoch; training stops early when the dev
+        loss has not improved for `patience` epochs, and the best epoch's weights are kept.
+        With `out_dir`, the best model so far is saved there after every improving epoch.
+        """
+        from keras_seq2seq import training  # keeps `import keras_seq2seq` light
+
+        record = training.fit(self, [_as_pair(p) for p in train],
+                              None if dev is None else [_as_pair(p) for p in dev],
+                              out_dir=None if out_dir is None else Path(out_dir), verbose=verbose)
+        self.info["training"] = record
+        if out_dir is not None:
+            self.save(out_dir)
+        return record
+
+    # -------------------------------------------------------------------- text ⇄ ids
+    def encode_source(self, text: str) -> np.ndarray:
+        return np.asarray(self.source_vocab.encode(self.source_tokenizer.tokenize(text)), np.int32)
+
+    def encode_target(self, text: str) -> np.ndarray:
+        """Target ids with `<eos>` appended (no `<bos>`: the batcher adds it for teacher forcing)."""
+        return np.asarray(self.target_vocab.encode(self.target_tokenizer.tokenize(text), add_eos=True), np.int32)
+
+    def decode_target(self, ids: Sequence[int]) -> str:
+        return self.target_tokenizer.detokenize(self.target_vocab.decode(ids))
+
+    # --------------------------------------------------------------------- generation
+    @property
+    def max_output_len(self) -> int:
+        return self.settings.max_output_len or 100
+
+    @property
+    def generator(self) -> Generator:
+        if self._generator is None:
+            self._generator = Generator(self.model, self.max_output_len)
+        return self._generator
+
+    def translate(self, texts: Sequence[str], batch_size: int | None = None) -> list[str]:
+        """One output string per input string, in order; inputs are decoded in length-sorted batches."""
+        if isinstance(texts, str):
+            raise TypeError("translate() takes a list of strings; wrap a single string in a list")
+        batch_size = batch_size or self.settings.train.batch_size
+        step = self.settings.train.length_step
+        encoded = [self.encode_source(t) for t in texts]
+        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+        outputs: list[str] = [""] * len(encoded)
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            length = padded_length(max([len(encoded[i]) for i in rows] + [1]), step)
+            # Full-size batches only: one compiled program per padded length.
+            ids = self.generator.generate(pad([encoded[i] for i in rows], length, batch_size))
+            for row, i in enumerate(rows):
+                outputs[i] = self.decode_target(ids[row].tolist())
+        return outputs
+
+    def evaluate(self, pairs: Iterable[PairLike], batch_size: int | None = None) -> dict:
+        """Scores on `pairs`, plus the outputs themselves under `"hypotheses"`."""
+        pairs = [_as_pair(p) for p in pairs]
+        started = time.perf_counter()
+        hypotheses = self.translate([p.source for p in pairs], batch_size=batch_size)
+        seconds = time.perf_counter() - started
+        references = [p.target for p in pairs]
+        scores = metrics.score(hypotheses, references, self.target_tokenizer.tokenize)
+        return {**scores, "sentences": len(pairs), "seconds": seconds,
+                "sentences_per_second": len(pairs) / max(seconds, 1e-9), "hypotheses": hypotheses}
+
+    # ---------------------------------------------------------------------- save / load
+    def save(self, directory: str | Path) -> None:
+        """Write the model directory (each file atomically; `config.json` last)."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.source_vocab.save(directory / artifacts.SOURCE_VOCAB_FILE)
+        self.target_vocab.save(directory / artifacts.TARGET_VOCAB_FILE)
+        artifacts.save_keras_model(self.model, directory)
+        artifacts.write_config(directory, self._config())
+
+    def save_weights_only(self, directory: Path) -> None:
+        """Checkpoint during training: the model file, then the config (vocabularies are fixed)."""
+        artifacts.save_keras_model(self.model, directory)
+        artifacts.write_config(directory, self._config())
+
+    def _config(self) -> dict:
+        return {
+            "versions": _versions(),
+            "settings": self.settings.to_dict(),
+            "source_vocab_size": len(self.source_vocab),
+            "target_vocab_size": len(self.target_vocab),
+            **self.info,
+        }
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "Translator":
+        """Load a model directory written by `save`; clear `ModelFileError`s for anything wrong."""
+        directory = Path(directory)
+        config = artifacts.read_config(directory)
+        try:
+            settings = Settings.from_dict(config.get("settings", {}))
+            source_vocab = Vocabulary.load(directory / artifacts.SOURCE_VOCAB_FILE)
+            target_vocab = Vocabulary.load(directory / artifacts.TARGET_VOCAB_FILE)
+        except (ConfigError, VocabularyError) as error:
+            raise ModelFileError(f"{directory}: {error}") from None
+        model = artifacts.load_keras_model(directory)
+        if not isinstance(model, Seq2Seq):
+            raise ModelFileError(f"{directory / artifacts.MODEL_FILE}: holds a {type(model).__name__}, not a Seq2Seq model")
+        if (model.source_vocab_size, model.target_vocab_size) != (len(source_vocab), len(target_vocab)):
+            raise ModelFileError(
+                f"{directory}: the vocabularies ({len(source_vocab)}/{len(target_vocab)} tokens) do not "
+                f"match the model ({model.source_vocab_size}/{model.target_vocab_size}); files from different runs?"
+            )
+        info = {k: v for k, v in config.items()
+                if k not in ("format", "format_version", "versions", "settings",
+                             "source_vocab_size", "target_vocab_size")}
+        return cls(model, settings, source_vocab, target_vocab, info)
+
+
+def _as_pair(item: PairLike) -> Pair:
+    if isinstance(item, Pair):
+        return item
+    try:
+        source, target = item
+    except (TypeError, ValueError):
+        raise Seq2SeqError(f"expected a (source, target) pair, got {item!r}") from None
+    return Pair(str(source), str(target))
+
+
+def _versions() -> dict:
+    from keras_seq2seq import __version__
+
+    return {"keras_seq2seq": __version__, "keras": keras.__version__, "backend": keras.backend.backend()}
+

@@ -1,0 +1,56 @@
+import numpy as np
+
+from keras_seq2seq.data.batching import TrainingBatches, bucketed_batches, pad, padded_length
+
+
+def test_padded_length_rounds_up_to_the_step():
+    assert [padded_length(n, 8) for n in (1, 8, 9, 16, 17)] == [8, 8, 16, 16, 24]
+
+
+def test_pad_fills_rows_and_truncates():
+    out = pad([np.array([1, 2]), np.array([3, 4, 5, 6])], 3, rows=3)
+    np.testing.assert_array_equal(out, [[1, 2, 0], [3, 4, 5], [0, 0, 0]])
+
+
+def test_buckets_cover_every_example_once_and_group_lengths():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(1, 50, size=1000)
+    batches = bucketed_batches(lengths, 10, rng, pool_batches=100)
+    seen = np.concatenate(batches)
+    assert sorted(seen.tolist()) == list(range(1000))
+    spread = np.mean([lengths[b].max() - lengths[b].min() for b in batches])
+    assert spread < 5  # random batches would spread ~40
+
+
+def _data(n=100):
+    rng = np.random.default_rng(1)
+    sources = [rng.integers(4, 9, size=rng.integers(1, 20)).astype(np.int32) for _ in range(n)]
+    targets = [np.append(s[::-1], 3).astype(np.int32) for s in sources]
+    return sources, targets
+
+
+def test_teacher_forcing_batches():
+    sources, targets = _data()
+    batches = TrainingBatches(sources, targets, batch_size=16, length_step=8, seed=0)
+    assert len(batches) == 7
+    rows = 0
+    for i in range(len(batches)):
+        (src, tgt_in), tgt_out = batches[i]
+        assert src.shape[0] == tgt_in.shape[0] == 16  # fixed batch rows
+        assert src.shape[1] % 8 == 0 and tgt_out.shape[1] % 8 == 0
+        real = tgt_out[:, 0] != 0
+        rows += int(real.sum())
+        assert np.all(tgt_in[real, 0] == 2)  # <bos> first
+        np.testing.assert_array_equal(tgt_in[real, 1:], tgt_out[real, :-1])
+        assert np.all(tgt_in[~real] == 0) and np.all(src[~real] == 0)
+    assert rows == 100
+
+
+def test_same_seed_same_batches_and_epochs_differ():
+    sources, targets = _data()
+    a = TrainingBatches(sources, targets, 16, seed=3)
+    b = TrainingBatches(sources, targets, 16, seed=3)
+    np.testing.assert_array_equal(a[0][1], b[0][1])
+    first = [a[i][1].tobytes() for i in range(len(a))]
+    a.on_epoch_end()
+    assert [a[i][1].tobytes() for i in range(len(a))] != first

@@ -1,0 +1,71 @@
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from keras_seq2seq.models import MaskedAccuracy, MaskedCrossEntropy, Seq2Seq
+
+
+def _model(**kwargs):
+    keras.utils.set_random_seed(1)
+    model = Seq2Seq(20, 15, embedding_dim=8, units=16, **kwargs)
+    model.build()
+    return model
+
+
+@pytest.mark.parametrize("cell,layers", [("lstm", 1), ("gru", 2)])
+def test_logits_shape(cell, layers):
+    model = _model(cell=cell, num_layers=layers)
+    logits = model((np.ones((3, 7), "int32"), np.ones((3, 4), "int32")))
+    assert tuple(logits.shape) == (3, 4, 15)
+
+
+def test_source_padding_does_not_change_the_output():
+    model = _model(num_layers=2)
+    src = np.array([[5, 6, 7]], "int32")
+    tgt = np.array([[2, 8, 9]], "int32")
+    a = ops.convert_to_numpy(model((src, tgt)))
+    b = ops.convert_to_numpy(model((np.pad(src, ((0, 0), (0, 5))), tgt)))
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_target_padding_does_not_change_the_loss():
+    model = _model()
+    loss = MaskedCrossEntropy()
+    src = np.array([[5, 6, 7, 0]], "int32")
+    tgt_in, tgt_out = np.array([[2, 8, 9]], "int32"), np.array([[8, 9, 3]], "int32")
+    short = float(loss(tgt_out, model((src, tgt_in))))
+    padded_in, padded_out = np.pad(tgt_in, ((0, 0), (0, 5))), np.pad(tgt_out, ((0, 0), (0, 5)))
+    long = float(loss(padded_out, model((src, padded_in))))
+    assert short == pytest.approx(long, rel=1e-5)
+    # An extra, fully padded row adds nothing either.
+    rows_in, rows_out = np.concatenate([tgt_in, 0 * tgt_in]), np.concatenate([tgt_out, 0 * tgt_out])
+    rows = float(loss(rows_out, model((np.concatenate([src, 0 * src]), rows_in))))
+    assert short == pytest.approx(rows, rel=1e-5)
+
+
+def test_loss_is_mean_over_real_tokens():
+    logits = np.log(np.array([[[0.5, 0.25, 0.25], [0.1, 0.8, 0.1], [1 / 3, 1 / 3, 1 / 3]]], "float32"))
+    y = np.array([[1, 1, 0]])  # third position is padding
+    expected = -(np.log(0.25) + np.log(0.8)) / 2
+    assert float(MaskedCrossEntropy()(y, logits)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_label_smoothing_raises_the_loss_of_a_confident_right_answer():
+    logits = np.array([[[10.0, -10.0, -10.0, -10.0]]], "float32")
+    y = np.array([[0 + 1]])
+    logits = logits[..., [1, 0, 2, 3]]  # confident on id 1
+    assert float(MaskedCrossEntropy(label_smoothing=0.1)(y, logits)) > float(MaskedCrossEntropy()(y, logits)) + 0.5
+
+
+def test_masked_accuracy_ignores_padding():
+    metric = MaskedAccuracy()
+    logits = np.eye(4, dtype="float32")[[[1, 2, 2, 0]]]  # predicts 1, 2, 2, 0
+    metric.update_state(np.array([[1, 3, 2, 0]]), logits)
+    assert float(metric.result()) == pytest.approx(2 / 3)
+
+
+def test_config_round_trip():
+    model = _model(cell="gru", num_layers=2, dropout=0.1)
+    clone = Seq2Seq.from_config(model.get_config())
+    assert (clone.cell, clone.num_layers, clone.units, clone.dropout) == ("gru", 2, 16, 0.1)
