@@ -1,0 +1,77 @@
+import subprocess
+import sys
+
+import pytest
+
+from keras_seq2seq.cli import main
+
+
+def test_help_lists_commands_and_defaults():
+    done = subprocess.run([sys.executable, "-m", "keras_seq2seq.cli", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0
+    for command in ("train", "translate", "evaluate", "demo", "tasks"):
+        assert command in done.stdout
+    done = subprocess.run([sys.executable, "-m", "keras_seq2seq.cli", "train", "--help"], capture_output=True, text=True)
+    assert "--batch-size" in done.stdout and "--source-lang" in done.stdout and "default:" in done.stdout
+
+
+def _tsv(tmp_path, lines):
+    path = tmp_path / "pairs.tsv"
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def test_corpus_errors_name_file_and_line(tmp_path, capsys):
+    path = _tsv(tmp_path, ["Hello.\tHola.", "no separator here", "Bye.\tAdiós."])
+    code = main(["train", "--data", str(path), "--source-lang", "spa", "--out", str(tmp_path / "m")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"{path}:2:" in err and "seq2seq: error:" in err
+    assert not (tmp_path / "m" / "model.keras").exists()
+
+
+def test_missing_data_file(tmp_path, capsys):
+    code = main(["train", "--data", str(tmp_path / "nope.tsv"), "--out", str(tmp_path / "m")])
+    assert code == 2 and "nope.tsv" in capsys.readouterr().err
+
+
+def test_train_translate_evaluate_on_a_user_corpus(tmp_path, capsys, monkeypatch):
+    words = ["uno", "dos", "tres", "cuatro", "cinco"]
+    english = ["one", "two", "three", "four", "five"]
+    lines = [f"{english[i]} {english[j]}.\t{words[i]} {words[j]}." for i in range(5) for j in range(5)] * 4
+    lines.append("bad line without tab")
+    path = _tsv(tmp_path, lines)
+    out = tmp_path / "model"
+    code = main(["train", "--data", str(path), "--source-lang", "spa", "--out", str(out), "--skip-bad-lines",
+                 "--epochs", "2", "--units", "16", "--embedding-dim", "8", "--quiet", "--dev-size", "10"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "1 bad line" in captured.err
+    assert (out / "model.keras").exists()
+
+    inputs = tmp_path / "in.txt"
+    inputs.write_text("uno dos.\ntres.\n\ncinco uno.\n", encoding="utf-8")
+    assert main(["translate", "--model", str(out), "--input", str(inputs), "--output", str(tmp_path / "o.txt")]) == 0
+    assert len((tmp_path / "o.txt").read_text(encoding="utf-8").split("\n")) == 5  # 4 lines + final newline
+
+    monkeypatch.setattr(sys, "stdin", open(inputs, encoding="utf-8"))
+    assert main(["translate", "--model", str(out)]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 4
+
+    assert main(["evaluate", "--model", str(out), "--data", str(path), "--source-lang", "spa",
+                 "--skip-bad-lines", "--samples", "2"]) == 0
+    report = capsys.readouterr().out
+    for name in ("exact match", "token accuracy", "BLEU", "chrF"):
+        assert name in report
+
+
+def test_translate_with_a_broken_model_dir(tmp_path, capsys):
+    (tmp_path / "m").mkdir()
+    assert main(["translate", "--model", str(tmp_path / "m")]) == 2
+    assert "not a finished" in capsys.readouterr().err
+
+
+def test_tasks_lists_examples(capsys):
+    assert main(["tasks"]) == 0
+    out = capsys.readouterr().out
+    assert "dates" in out and "numbers" in out
