@@ -12,16 +12,16 @@ from keras_seq2seq.data.tasks import task_splits
 from keras_seq2seq.errors import ModelFileError
 from keras_seq2seq.translator import Translator
 
-# Small enough for CI, big enough to learn: ~30 s on 2 CPU cores.
-TINY = dict(train=6000, dev=200, test=100, seed=0)
-TINY_SETTINGS = dict(epochs=12, units=128, embedding_dim=32, batch_size=64, learning_rate=5e-3)
+# Small enough for CI, big enough to learn: about a minute on 2 CPU cores.
+TINY = dict(train=12000, dev=200, test=100, seed=0)
+TINY_SETTINGS = dict(epochs=10, units=128, embedding_dim=32, batch_size=64, learning_rate=5e-3)
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    splits = task_splits("numbers", **TINY)
+    splits = task_splits("dates", **TINY)
     out = tmp_path_factory.mktemp("model")
-    translator = Translator.train(splits["train"], dev=splits["dev"], preset="numbers",
+    translator = Translator.train(splits["train"], dev=splits["dev"], preset="dates",
                                   out_dir=out, verbose=0, **TINY_SETTINGS)
     return translator, splits, out
 
@@ -46,7 +46,7 @@ def test_saved_model_gives_the_same_outputs(trained):
 
 def test_translate_keeps_order_and_count(trained):
     translator, _, _ = trained
-    inputs = ["7", "", "123456", "42", "7"]
+    inputs = ["May 3, 2021", "", "2/29/2000", "1999-12-31", "May 3, 2021"]
     outputs = translator.translate(inputs, batch_size=2)
     assert len(outputs) == 5 and outputs[0] == outputs[4]
     with pytest.raises(TypeError, match="list of strings"):
@@ -84,12 +84,14 @@ def test_end_to_end_on_torch(tmp_path):
         "from keras_seq2seq.translator import Translator\n"
         "import keras, sys\n"
         "assert keras.backend.backend() == 'torch'\n"
-        f"s = task_splits('numbers', train=4000, dev=100, test=100, seed=0)\n"
-        f"t = Translator.train(s['train'], dev=s['dev'], preset='numbers', out_dir=sys.argv[1], verbose=0, "
+        "s = task_splits('dates', train=8000, dev=100, test=100, seed=0)\n"
+        "t = Translator.train(s['train'], dev=s['dev'], preset='dates', out_dir=sys.argv[1], verbose=0, "
         "epochs=10, units=128, embedding_dim=32, learning_rate=5e-3)\n"
-        "r = Translator.load(sys.argv[1]).evaluate(s['test'])\n"
+        "loaded = Translator.load(sys.argv[1])\n"
+        "r = loaded.evaluate(s['test'])\n"
+        "assert r['hypotheses'] == t.translate([p.source for p in s['test']])\n"
         "print('exact_match', r['exact_match'])\n"
-        "assert r['exact_match'] >= 0.8, r['exact_match']\n"
+        "assert r['exact_match'] >= 0.7, r['exact_match']\n"
     )
     env = {**os.environ, "KERAS_BACKEND": "torch"}
     done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "m")], env=env,
