@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = _command(commands, "demo", run_demo, "train on the built-in dates task and report scores")
     demo.add_argument("--task", choices=TASK_NAMES, default="dates", help="built-in task")
     demo.add_argument("--out", default="runs/demo", metavar="DIR", help="model directory to write")
-    demo.add_argument("--task-size", type=int, default=20000, help="training pairs to generate")
+    demo.add_argument("--task-size", type=int, default=16000, help="training pairs to generate")
     demo.add_argument("--epochs", type=int, help="most epochs (default: the task preset's)")
     demo.add_argument("--seed", type=int, default=0, help="random seed")
 
