@@ -11,8 +11,8 @@ from keras_seq2seq.errors import ModelFileError
 from keras_seq2seq.models import Seq2Seq
 
 
-def _model():
-    model = Seq2Seq(10, 9, embedding_dim=4, units=8)
+def _model(**options):
+    model = Seq2Seq(10, 9, embedding_dim=4, units=8, **options)
     model.build()
     return model
 
@@ -31,8 +31,15 @@ def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatc
     assert [p.name for p in tmp_path.iterdir()] == ["config.json"]  # no temp file left
 
 
-def test_model_round_trip_with_safe_mode(tmp_path):
-    model = _model()
+@pytest.mark.parametrize("options", [
+    {},
+    {"cell": "gru", "num_layers": 2, "bridge": True},
+    {"attention": "bahdanau", "bidirectional": True},
+    {"attention": "luong-dot"},
+    {"attention": "luong-general", "bidirectional": True, "num_layers": 2, "cell": "gru"},
+], ids=["plain", "gru-2-bridge", "bahdanau-bi", "dot", "general-bi-gru-2"])
+def test_model_round_trip_with_safe_mode(tmp_path, options):
+    model = _model(**options)
     artifacts.save_keras_model(model, tmp_path)
     loaded = artifacts.load_keras_model(tmp_path)
     x = (np.array([[4, 5, 0]], "int32"), np.array([[2, 6]], "int32"))

@@ -13,15 +13,42 @@ def _model(**kwargs):
     return model
 
 
-@pytest.mark.parametrize("cell,layers", [("lstm", 1), ("gru", 2)])
-def test_logits_shape(cell, layers):
-    model = _model(cell=cell, num_layers=layers)
+# Every encoder/attention option the model has, in a few combinations that cover each once.
+VARIANTS = [
+    dict(cell="lstm", num_layers=1),
+    dict(cell="gru", num_layers=2),
+    dict(attention="luong-general", bidirectional=True),
+    dict(attention="luong-dot", cell="gru", num_layers=2, bridge=True),
+    dict(attention="bahdanau", bidirectional=True, num_layers=2, dropout=0.2),
+]
+IDS = ["lstm", "gru-2", "general-bi", "dot-gru-bridge", "bahdanau-bi-2"]
+
+
+@pytest.mark.parametrize("options", VARIANTS, ids=IDS)
+def test_logits_shape(options):
+    model = _model(**options)
     logits = model((np.ones((3, 7), "int32"), np.ones((3, 4), "int32")))
     assert tuple(logits.shape) == (3, 4, 15)
 
 
-def test_source_padding_does_not_change_the_output():
-    model = _model(num_layers=2)
+@pytest.mark.parametrize("options", VARIANTS, ids=IDS)
+def test_one_step_decoder_matches_teacher_forcing(options):
+    """Generation's step-by-step path computes exactly what training's sequence pass computes."""
+    model = _model(**options)
+    src = np.array([[5, 6, 7, 8], [9, 4, 0, 0]], "int32")
+    tgt_in = np.array([[2, 8, 9, 10, 11], [2, 12, 13, 0, 0]], "int32")
+    whole = ops.convert_to_numpy(model((src, tgt_in)))
+    state, source = model.encode(src)
+    for t in range(tgt_in.shape[1]):
+        logits, state, weights = model.decode_step(tgt_in[:, t], state, source)
+        np.testing.assert_allclose(ops.convert_to_numpy(logits), whole[:, t], rtol=1e-4, atol=1e-5)
+        if options.get("attention"):
+            np.testing.assert_array_equal(ops.convert_to_numpy(weights)[1, 2:], 0.0)
+
+
+@pytest.mark.parametrize("options", VARIANTS, ids=IDS)
+def test_source_padding_does_not_change_the_output(options):
+    model = _model(**options)
     src = np.array([[5, 6, 7]], "int32")
     tgt = np.array([[2, 8, 9]], "int32")
     a = ops.convert_to_numpy(model((src, tgt)))
@@ -66,6 +93,12 @@ def test_masked_accuracy_ignores_padding():
 
 
 def test_config_round_trip():
-    model = _model(cell="gru", num_layers=2, dropout=0.1)
+    model = _model(cell="gru", num_layers=2, dropout=0.1, attention="bahdanau", bidirectional=True, bridge=True)
     clone = Seq2Seq.from_config(model.get_config())
     assert (clone.cell, clone.num_layers, clone.units, clone.dropout) == ("gru", 2, 16, 0.1)
+    assert (clone.attention, clone.bidirectional, clone.bridge) == ("bahdanau", True, True)
+
+
+def test_bidirectional_needs_even_units():
+    with pytest.raises(ValueError, match="even"):
+        Seq2Seq(10, 10, units=15, bidirectional=True)

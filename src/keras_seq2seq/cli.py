@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from keras_seq2seq.config import PRESETS
+from keras_seq2seq.config import ATTENTION_KINDS, PRESETS
 from keras_seq2seq.errors import Seq2SeqError
 
 TASK_NAMES = ("dates", "numbers", "reverse")
@@ -73,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--units", type=int, help="recurrent hidden size")
     group.add_argument("--layers", type=int, help="stacked recurrent layers on each side")
     group.add_argument("--dropout", type=float, help="dropout rate")
+    group.add_argument("--attention", choices=ATTENTION_KINDS,
+                       help="attention over the source, with input feeding (none: the plain model)")
+    group.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=None,
+                       help="bidirectional encoder (units/2 per direction)")
+    group.add_argument("--bridge", action=argparse.BooleanOptionalAction, default=None,
+                       help="learnt dense map from encoder final states to decoder states")
     group = train.add_argument_group("training (unset options come from the preset)")
     group.add_argument("--epochs", type=int, help="most epochs to train")
     group.add_argument("--batch-size", type=int, help="sentences per batch")
@@ -200,7 +206,8 @@ def _setting_overrides(args) -> dict:
     overrides = {
         "min_freq": args.min_freq, "max_vocab": args.max_vocab, "cell": args.cell,
         "embedding_dim": args.embedding_dim, "units": args.units, "num_layers": args.layers,
-        "dropout": args.dropout, "epochs": args.epochs, "batch_size": args.batch_size,
+        "dropout": args.dropout, "attention": args.attention, "bidirectional": args.bidirectional,
+        "bridge": args.bridge, "epochs": args.epochs, "batch_size": args.batch_size,
         "learning_rate": args.learning_rate, "clipnorm": args.clipnorm, "patience": args.patience,
         "seed": args.seed, "max_source_len": args.max_len, "max_target_len": args.max_len,
     }

@@ -21,6 +21,10 @@ class TextSettings:
     max_vocab: int | None = None       # per side, the 4 reserved tokens included
 
 
+CELLS = ("lstm", "gru")
+ATTENTION_KINDS = ("none", "bahdanau", "luong-dot", "luong-general")
+
+
 @dataclass
 class ModelSettings:
     cell: str = "lstm"                 # "lstm" or "gru"
@@ -28,6 +32,22 @@ class ModelSettings:
     units: int = 256
     num_layers: int = 1
     dropout: float = 0.1
+    attention: str = "none"            # "none", "bahdanau", "luong-dot" or "luong-general"
+    bidirectional: bool = False        # bidirectional encoder (units / 2 per direction)
+    bridge: bool = False               # learnt map from encoder final states to decoder states
+
+    def __post_init__(self):
+        if self.cell not in CELLS:
+            raise ConfigError(f"cell must be one of {CELLS}, got {self.cell!r}")
+        if self.attention not in ATTENTION_KINDS:
+            raise ConfigError(f"attention must be one of {ATTENTION_KINDS}, got {self.attention!r}")
+        for name in ("embedding_dim", "units", "num_layers"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
+        if self.bidirectional and self.units % 2:
+            raise ConfigError(f"a bidirectional encoder needs an even number of units, got {self.units}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
 
 
 @dataclass

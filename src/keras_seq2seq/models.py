@@ -24,6 +24,9 @@ class Seq2Seq(keras.Model):
         num_layers: stacked recurrent layers on both sides.
         cell: `"lstm"` or `"gru"`.
         dropout: dropout rate used during training.
+        attention: `"none"`, `"bahdanau"`, `"luong-dot"` or `"luong-general"` (with input feeding).
+        bidirectional: a bidirectional encoder (each direction has `units / 2`).
+        bridge: a learnt dense map from the encoder's final states to the decoder's.
 
     Call arguments:
         inputs: `(source_ids, target_in)`, both int `batch x len`, 0-padded; `target_in` is the
@@ -39,7 +42,8 @@ class Seq2Seq(keras.Model):
     """
 
     def __init__(self, source_vocab_size, target_vocab_size, embedding_dim=128, units=256,
-                 num_layers=1, cell="lstm", dropout=0.0, **kwargs):
+                 num_layers=1, cell="lstm", dropout=0.0, attention="none", bidirectional=False,
+                 bridge=False, **kwargs):
         super().__init__(**kwargs)
         self.source_vocab_size = source_vocab_size
         self.target_vocab_size = target_vocab_size
@@ -48,10 +52,14 @@ class Seq2Seq(keras.Model):
         self.num_layers = num_layers
         self.cell = cell
         self.dropout = dropout
+        self.attention = attention
+        self.bidirectional = bidirectional
+        self.bridge = bridge
         shared = dict(embedding_dim=embedding_dim, units=units, num_layers=num_layers, cell=cell,
                       dropout=dropout, dtype=self.dtype_policy)
-        self.encoder = Encoder(source_vocab_size, name="encoder", **shared)
-        self.decoder = Decoder(target_vocab_size, name="decoder", **shared)
+        self.encoder = Encoder(source_vocab_size, name="encoder", bidirectional=bidirectional,
+                               bridge=bridge, **shared)
+        self.decoder = Decoder(target_vocab_size, name="decoder", attention=attention, **shared)
 
     def build(self, input_shape=None):
         self.encoder.build((None, None))
@@ -60,16 +68,17 @@ class Seq2Seq(keras.Model):
 
     def call(self, inputs, training=False):
         source_ids, target_in = inputs
-        _, states, _ = self.encoder(source_ids, training=training)
-        return self.decoder(target_in, states, training=training)
+        state, source = self.encode(source_ids, training=training)
+        return self.decoder(target_in, state, source, training=training)
 
-    def encode(self, source_ids):
-        """Inference encoder: returns `(memory, states, source_mask)`."""
-        return self.encoder(source_ids, training=False)
+    def encode(self, source_ids, training=False):
+        """Encoder: `(decoder initial state, source)`; `source` is what attention reads."""
+        memory, states, mask = self.encoder(source_ids, training=training)
+        return self.decoder.initial_state(states), self.decoder.prepare_source(memory, mask)
 
-    def decode_step(self, token_ids, states):
-        """Inference one-step decoder: `(logits batch x vocab, new_states)`."""
-        return self.decoder.step(token_ids, states)
+    def decode_step(self, token_ids, state, source):
+        """One-step decoder: `(logits batch x vocab, new state, attention weights or None)`."""
+        return self.decoder.step(token_ids, state, source)
 
     def get_config(self):
         return {
@@ -81,6 +90,9 @@ class Seq2Seq(keras.Model):
             "num_layers": self.num_layers,
             "cell": self.cell,
             "dropout": self.dropout,
+            "attention": self.attention,
+            "bidirectional": self.bidirectional,
+            "bridge": self.bridge,
         }
 
 

@@ -13,6 +13,7 @@ and two vocabularies, and the settings it was made with. All of it lives in one 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -45,7 +46,7 @@ class Translator:
         self.source_tokenizer: Tokenizer = tokenizer_from_config(settings.text.source_tokenizer)
         self.target_tokenizer: Tokenizer = tokenizer_from_config(settings.text.target_tokenizer)
         self.info = info or {}  # data description and training record, saved in config.json
-        self._generator: Generator | None = None
+        self._generators: dict[tuple[int, float], Generator] = {}
 
     # ----------------------------------------------------------------- building and training
     @classmethod
@@ -65,8 +66,7 @@ class Translator:
                                         min_freq=text.min_freq, max_size=text.max_vocab)
         m = settings.model
         keras.utils.set_random_seed(settings.train.seed)
-        model = Seq2Seq(len(source_vocab), len(target_vocab), embedding_dim=m.embedding_dim,
-                        units=m.units, num_layers=m.num_layers, cell=m.cell, dropout=m.dropout)
+        model = Seq2Seq(len(source_vocab), len(target_vocab), **dataclasses.asdict(m))
         model.build()
         return cls(model, settings, source_vocab, target_vocab)
 
@@ -115,35 +115,52 @@ class Translator:
     def max_output_len(self) -> int:
         return self.settings.max_output_len or 100
 
-    @property
-    def generator(self) -> Generator:
-        if self._generator is None:
-            self._generator = Generator(self.model, self.max_output_len)
-        return self._generator
+    def generator(self, beam_size: int = 1, length_penalty: float = 0.0) -> Generator:
+        """The compiled generator for these search options (kept, so it compiles once)."""
+        key = (beam_size, float(length_penalty))
+        if key not in self._generators:
+            self._generators[key] = Generator(self.model, self.max_output_len, beam_size, length_penalty)
+        return self._generators[key]
 
-    def translate(self, texts: Sequence[str], batch_size: int | None = None) -> list[str]:
-        """One output string per input string, in order; inputs are decoded in length-sorted batches."""
+    def translate(self, texts: Sequence[str], batch_size: int | None = None, beam_size: int = 1,
+                  length_penalty: float = 0.0) -> list[str]:
+        """One output string per input string, in order: greedy, or beam search with `beam_size`."""
+        best = self.translate_n_best(texts, 1, batch_size, beam_size, length_penalty)
+        return [hypotheses[0][0] for hypotheses in best]
+
+    def translate_n_best(self, texts: Sequence[str], n_best: int = 1, batch_size: int | None = None,
+                         beam_size: int = 1, length_penalty: float = 0.0) -> list[list[tuple[str, float]]]:
+        """For every input, its `n_best` outputs as `(text, score)`, best first.
+
+        Scores are summed log-probabilities (divided by GNMT's length penalty when
+        `length_penalty` alpha > 0). `n_best` can be at most `beam_size`. Inputs are decoded in
+        length-sorted, full-size batches: one compiled program per padded length.
+        """
         if isinstance(texts, str):
             raise TypeError("translate() takes a list of strings; wrap a single string in a list")
+        if not 1 <= n_best <= beam_size:
+            raise ValueError(f"n_best must be between 1 and beam_size ({beam_size}), got {n_best}")
         batch_size = batch_size or self.settings.train.batch_size
         step = self.settings.train.length_step
+        generator = self.generator(beam_size, length_penalty)
         encoded = [self.encode_source(t) for t in texts]
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
-        outputs: list[str] = [""] * len(encoded)
+        outputs: list[list[tuple[str, float]]] = [[] for _ in encoded]
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             length = padded_length(max([len(encoded[i]) for i in rows] + [1]), step)
-            # Full-size batches only: one compiled program per padded length.
-            ids = self.generator.generate(pad([encoded[i] for i in rows], length, batch_size))
+            ids, scores = generator.generate(pad([encoded[i] for i in rows], length, batch_size))
             for row, i in enumerate(rows):
-                outputs[i] = self.decode_target(ids[row].tolist())
+                outputs[i] = [(self.decode_target(ids[row, n].tolist()), float(scores[row, n]))
+                              for n in range(n_best)]
         return outputs
 
-    def evaluate(self, pairs: Iterable[PairLike], batch_size: int | None = None) -> dict:
+    def evaluate(self, pairs: Iterable[PairLike], batch_size: int | None = None, beam_size: int = 1,
+                 length_penalty: float = 0.0) -> dict:
         """Scores on `pairs`, plus the outputs themselves under `"hypotheses"`."""
         pairs = [_as_pair(p) for p in pairs]
         started = time.perf_counter()
-        hypotheses = self.translate([p.source for p in pairs], batch_size=batch_size)
+        hypotheses = self.translate([p.source for p in pairs], batch_size, beam_size, length_penalty)
         seconds = time.perf_counter() - started
         references = [p.target for p in pairs]
         scores = metrics.score(hypotheses, references, self.target_tokenizer.tokenize)

@@ -26,10 +26,10 @@ def reference_greedy(model, source_ids, max_length):
     outputs = []
     for row in source_ids:
         row = row[row != 0][None, :] if np.any(row) else row[None, :1]
-        _, states, _ = model.encode(row)
+        state, source = model.encode(row)
         token, out = np.array([BOS_ID]), []
         for _ in range(max_length):
-            logits, states = model.decode_step(token, states)
+            logits, state, _ = model.decode_step(token, state, source)
             token = np.argmax(ops.convert_to_numpy(logits), axis=-1)
             out.append(int(token[0]))
             if out[-1] == EOS_ID:
@@ -41,7 +41,7 @@ def reference_greedy(model, source_ids, max_length):
 def test_compiled_batch_equals_eager_single_sentences():
     model = _model()
     sources = np.array([[4, 5, 6, 0, 0], [7, 8, 9, 10, 11], [4, 0, 0, 0, 0]], "int32")
-    compiled = Generator(model, MAX_LEN).generate(sources)
+    compiled = Generator(model, MAX_LEN).generate(sources)[0][:, 0]
     np.testing.assert_array_equal(compiled, reference_greedy(model, sources, MAX_LEN))
 
 
@@ -49,9 +49,9 @@ def test_batch_equals_single():
     model = _model(seed=3)
     sources = np.random.default_rng(0).integers(4, 12, size=(6, 7)).astype("int32")
     generator = Generator(model, MAX_LEN)
-    batch = generator.generate(sources)
+    batch = generator.generate(sources)[0][:, 0]
     for i in range(len(sources)):
-        np.testing.assert_array_equal(generator.generate(sources[i : i + 1])[0], batch[i])
+        np.testing.assert_array_equal(generator.generate(sources[i : i + 1])[0][0, 0], batch[i])
 
 
 def test_stops_at_eos_and_pads_after_it():
@@ -59,9 +59,9 @@ def test_stops_at_eos_and_pads_after_it():
     # Make <eos> win from the third step on: bias it hard only after two steps by rewriting
     # the output so that the first choice is EOS for every sentence.
     forced = _model(eos_bias=100.0)
-    out = ops.convert_to_numpy(greedy_search(forced, np.ones((4, 3), "int32") * 5, MAX_LEN))
+    out = ops.convert_to_numpy(greedy_search(forced, np.ones((4, 3), "int32") * 5, MAX_LEN)[0])
     assert np.all(out[:, 0] == EOS_ID) and np.all(out[:, 1:] == 0)
-    out = Generator(model, MAX_LEN).generate(np.ones((2, 3), "int32") * 5)
+    out = Generator(model, MAX_LEN).generate(np.ones((2, 3), "int32") * 5)[0][:, 0]
     for row in out:
         ends = np.flatnonzero(row == EOS_ID)
         if len(ends):
@@ -78,4 +78,4 @@ def test_generator_sees_weights_updated_after_compilation():
     bias = ops.convert_to_numpy(model.decoder.output_layer.bias).copy()
     bias[EOS_ID] = 100.0
     model.decoder.output_layer.bias.assign(bias)
-    assert np.all(generator.generate(sources)[:, 0] == EOS_ID)
+    assert np.all(generator.generate(sources)[0][:, 0, 0] == EOS_ID)

@@ -1,8 +1,14 @@
 """The decoder, as a sequence layer for training and as one step for generation.
 
-Both paths use the same embedding, recurrent and output weights: `call` runs the whole shifted
-target at once (teacher forcing), `step` advances every sentence of a batch by one token. Because
-there is only one set of layers, a generator built from a trained model can never drift from it.
+Both paths use the same embedding, recurrent, attention and output weights: `call` runs the whole
+shifted target at once (teacher forcing), `step` advances every sentence of a batch by one token.
+Because there is only one set of layers, a generator built from a trained model can never drift
+from it.
+
+With attention (Luong et al., 2015), each step's top hidden state `h` is scored against the
+source memory, and the "attentional vector" `tanh(W_c [context; h])` is what the output layer
+reads. It is also fed to the next step alongside the next token's embedding ("input feeding"),
+so the decoder knows what it attended to before. The decoder state then holds that vector too.
 """
 
 from __future__ import annotations
@@ -10,12 +16,13 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from keras_seq2seq.layers.attention import Attention
 from keras_seq2seq.layers.recurrent import Recurrent
 
 
 @keras.saving.register_keras_serializable(package="keras_seq2seq")
 class Decoder(keras.layers.Layer):
-    """Target embedding → stacked LSTM/GRU started from the encoder's states → logits.
+    """Target embedding → stacked LSTM/GRU started from the encoder's states → (attention) → logits.
 
     Args:
         vocab_size: target vocabulary size.
@@ -24,16 +31,18 @@ class Decoder(keras.layers.Layer):
         num_layers: stacked layers (equal to the encoder's: layer i starts from encoder layer i).
         cell: `"lstm"` or `"gru"`.
         dropout: dropout on embeddings, between layers and before the output layer.
+        attention: `"none"`, `"bahdanau"`, `"luong-dot"` or `"luong-general"`.
 
     Call arguments:
         target_in: `batch x tgt_len` ids, the target shifted right (`<bos>` first).
-        states: list of per-layer state tuples from the encoder.
+        state: the initial state from `initial_state()`.
+        source: `(memory, keys, mask)` from `prepare_source()`.
 
     Returns logits, `batch x tgt_len x vocab_size` (float32 even under mixed precision).
     """
 
     def __init__(self, vocab_size, embedding_dim=128, units=256, num_layers=1, cell="lstm",
-                 dropout=0.0, **kwargs):
+                 dropout=0.0, attention="none", **kwargs):
         super().__init__(**kwargs)
         self.vocab_size = vocab_size
         self.embedding_dim = embedding_dim
@@ -41,6 +50,7 @@ class Decoder(keras.layers.Layer):
         self.num_layers = num_layers
         self.cell = cell
         self.dropout = dropout
+        self.attention = attention
         self.embedding = keras.layers.Embedding(
             vocab_size, embedding_dim, dtype=self.dtype_policy, name="embedding"
         )
@@ -49,35 +59,113 @@ class Decoder(keras.layers.Layer):
             for i in range(num_layers)
         ]
         self.drop = keras.layers.Dropout(dropout, dtype=self.dtype_policy, name="dropout")
+        if attention != "none":
+            self.attend = Attention(attention, units, dtype=self.dtype_policy, name="attention")
+            self.combine = keras.layers.Dense(units, activation="tanh", use_bias=False,
+                                              dtype=self.dtype_policy, name="attentional")
         self.output_layer = keras.layers.Dense(vocab_size, dtype="float32", name="logits")
+
+    @property
+    def has_attention(self) -> bool:
+        return self.attention != "none"
 
     def build(self, input_shape):
         self.embedding.build(input_shape)
-        features = self.embedding_dim
+        # Input feeding: the first layer reads [embedding; previous attentional vector].
+        features = self.embedding_dim + (self.units if self.has_attention else 0)
         for rnn in self.rnns:
             rnn.build((None, None, features))
             features = self.units
+        if self.has_attention:
+            self.attend.build()
+            self.combine.build((None, 2 * self.units))
         self.output_layer.build((None, None, self.units))
         self.built = True
 
-    def call(self, target_in, states, training=False):
+    # ------------------------------------------------------------------ state and source
+    def initial_state(self, encoder_states) -> dict:
+        """The decoder state a batch starts from: the encoder's final states (+ a zero feed)."""
+        state = {"layers": [tuple(s) for s in encoder_states]}
+        if self.has_attention:
+            state["feed"] = ops.zeros_like(encoder_states[-1][0])
+        return state
+
+    def prepare_source(self, memory, mask):
+        """`(memory, keys, mask)`: what attention reads at every step, computed once per batch."""
+        keys = self.attend.keys(memory) if self.has_attention else memory
+        return memory, keys, mask
+
+    # ------------------------------------------------------------------ training pass
+    def call(self, target_in, state, source, training=False):
         x = self.drop(self.embedding(target_in), training=training)  # batch x tgt_len x emb
-        for i, (rnn, state) in enumerate(zip(self.rnns, states)):
-            if i > 0:
-                x = self.drop(x, training=training)
-            # No mask: padding sits at the end, so it cannot reach the real steps before it.
-            x, _ = rnn(x, initial_state=state)  # batch x tgt_len x units
+        if self.has_attention:
+            x = self._attend_sequence(x, state, source, training)
+        else:
+            for i, (rnn, layer_state) in enumerate(zip(self.rnns, state["layers"])):
+                if i > 0:
+                    x = self.drop(x, training=training)
+                # No mask: padding sits at the end, so it cannot reach the real steps before it.
+                x, _ = rnn(x, initial_state=layer_state)  # batch x tgt_len x units
         x = self.drop(x, training=training)
         return self.output_layer(x)
 
-    def step(self, token_ids, states):
-        """Advance one token: `token_ids` is `batch`; returns `(logits batch x vocab, states)`."""
+    def _attend_sequence(self, embedded, state, source, training):
+        """The input-fed attention decoder over all target steps, in one scan."""
+        first = self.rnns[0]
+        # The embedding part of the first layer's input projection, for all steps at once.
+        projected = ops.transpose(first.project(embedded, rows=slice(0, self.embedding_dim)), (1, 0, 2))
+        steps, batch = ops.shape(projected)[0], ops.shape(projected)[1]
+        # Dropout masks drawn outside the loop (random ops inside a compiled scan would repeat).
+        between = [
+            self.drop(ops.ones((steps, batch, self.units), embedded.dtype), training=training)
+            for _ in range(self.num_layers - 1)
+        ]
+
+        def scan_step(carry, inputs):
+            x_t, masks = inputs[0], inputs[1:]
+            _, new_state = self._step_from_projection(x_t, carry, source, masks)
+            return new_state, new_state["feed"]
+
+        _, outputs = ops.scan(scan_step, state, (projected, *between))
+        return ops.transpose(outputs, (1, 0, 2))  # batch x tgt_len x units
+
+    # ------------------------------------------------------------------ generation step
+    def step(self, token_ids, state, source):
+        """Advance one token: `token_ids` is `batch`.
+
+        Returns `(logits batch x vocab, new_state, weights)`; `weights` is the attention over the
+        source (`batch x src_len`), or None without attention.
+        """
         x = self.embedding(token_ids)  # batch x emb
-        new_states = []
-        for rnn, state in zip(self.rnns, states):
-            x, state = rnn.step(rnn.project(x), state)  # batch x units
-            new_states.append(state)
-        return self.output_layer(x), new_states
+        if not self.has_attention:
+            new_layers = []
+            for rnn, layer_state in zip(self.rnns, state["layers"]):
+                x, layer_state = rnn.step(rnn.project(x), layer_state)  # batch x units
+                new_layers.append(layer_state)
+            return self.output_layer(x), {"layers": new_layers}, None
+        projected = self.rnns[0].project(x, rows=slice(0, self.embedding_dim))
+        weights, new_state = self._step_from_projection(projected, state, source, masks=())
+        return self.output_layer(new_state["feed"]), new_state, weights
+
+    def _step_from_projection(self, projected, state, source, masks):
+        """One attention step; `projected` is the embedding part of layer 0's input projection.
+
+        Returns `(attention weights, new_state)`; the new state's "feed" is the attentional vector.
+        """
+        memory, keys, mask = source
+        first = self.rnns[0]
+        feed = state["feed"]
+        x_t = projected + first.project(feed, rows=slice(self.embedding_dim, None), bias=False)
+        x, layer_state = first.step(x_t, state["layers"][0])
+        new_layers = [layer_state]
+        for i, (rnn, layer_state) in enumerate(zip(self.rnns[1:], state["layers"][1:])):
+            if masks:
+                x = x * masks[i]
+            x, layer_state = rnn.step(rnn.project(x), layer_state)
+            new_layers.append(layer_state)
+        context, weights = self.attend(x, memory, keys, mask)
+        attentional = self.combine(ops.concatenate([context, x], axis=-1))
+        return weights, {"layers": new_layers, "feed": attentional}
 
     def get_config(self):
         return {
@@ -88,4 +176,5 @@ class Decoder(keras.layers.Layer):
             "num_layers": self.num_layers,
             "cell": self.cell,
             "dropout": self.dropout,
+            "attention": self.attention,
         }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-CELLS = ("lstm", "gru")
+from keras_seq2seq.config import CELLS
 
 
 @keras.saving.register_keras_serializable(package="keras_seq2seq")
@@ -67,9 +67,15 @@ class Recurrent(keras.layers.Layer):
         zeros = ops.zeros((batch_size, self.units), dtype=self.compute_dtype)
         return tuple(zeros for _ in range(self.state_size))
 
-    def project(self, inputs):
-        """Input-to-hidden products for every step at once: `... x gates*units`."""
-        return ops.add(ops.matmul(inputs, ops.cast(self.kernel, inputs.dtype)), self.bias)
+    def project(self, inputs, rows: slice | None = None, bias: bool = True):
+        """Input-to-hidden products for every step at once: `... x gates*units`.
+
+        `rows` picks part of the input features (the kernel's rows), for a layer whose input is
+        a concatenation projected piece by piece; `bias=False` leaves the bias to another piece.
+        """
+        kernel = self.kernel if rows is None else self.kernel[rows]
+        projected = ops.matmul(inputs, ops.cast(kernel, inputs.dtype))
+        return ops.add(projected, ops.cast(self.bias, projected.dtype)) if bias else projected
 
     def step(self, projected, state: tuple) -> tuple:
         """One time step from already projected inputs (`batch x gates*units`).

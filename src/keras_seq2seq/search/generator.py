@@ -11,26 +11,38 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+from keras import ops
 
+from keras_seq2seq.search.beam import beam_search
 from keras_seq2seq.search.greedy import greedy_search
 
 
 class Generator(keras.Model):
-    """Runs a search policy over a `Seq2Seq` model; not saved (rebuilt from the model on load)."""
+    """Runs greedy (`beam_size=1`) or beam search over a `Seq2Seq`; never saved (rebuilt on load).
 
-    def __init__(self, model, max_length: int, method: str = "greedy", **kwargs):
+    `generate` returns `(ids, scores)`: `batch x hypotheses x max_length` token ids, best first,
+    and their `batch x hypotheses` scores (summed log-probabilities, length-normalised with
+    `length_penalty` alpha under beam search). Greedy search gives one hypothesis per sentence.
+    """
+
+    def __init__(self, model, max_length: int, beam_size: int = 1, length_penalty: float = 0.0,
+                 **kwargs):
         super().__init__(**kwargs)
-        if method != "greedy":
-            raise ValueError(f"unknown search method {method!r}; available: greedy")
+        if beam_size < 1:
+            raise ValueError(f"beam_size must be at least 1, got {beam_size}")
         self.model = model
         self.max_length = max_length
-        self.method = method
+        self.beam_size = beam_size
+        self.length_penalty = length_penalty
         self.traced_shapes: set[tuple[int, int]] = set()
 
     def call(self, source_ids):
-        return greedy_search(self.model, source_ids, self.max_length)
+        if self.beam_size == 1:
+            ids, scores = greedy_search(self.model, source_ids, self.max_length)
+            return ops.expand_dims(ids, 1), ops.expand_dims(scores, 1)
+        return beam_search(self.model, source_ids, self.max_length, self.beam_size, self.length_penalty)
 
-    def generate(self, source_ids: np.ndarray) -> np.ndarray:
-        """Token ids `batch x max_length` (0 after each sentence's `<eos>`)."""
+    def generate(self, source_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         self.traced_shapes.add(tuple(source_ids.shape))
-        return np.asarray(self.predict_on_batch(source_ids))
+        ids, scores = self.predict_on_batch(source_ids)
+        return np.asarray(ids), np.asarray(scores)

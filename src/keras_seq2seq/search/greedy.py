@@ -9,10 +9,10 @@ from keras_seq2seq.search.loop import decode_loop
 
 def greedy_search(model, source_ids, max_length: int):
     """Decode a batch greedily; `source_ids` is `batch x src_len`, returns `batch x max_length`."""
-    _, states, _ = model.encode(source_ids)
+    state, source = model.encode(source_ids)
     return decode_loop(
-        model.decode_step,
-        states,
+        lambda tokens, state: model.decode_step(tokens, state, source)[:2],
+        state,
         ops.shape(source_ids)[0],
         max_length,
         choose=lambda logits, step: ops.argmax(logits, axis=-1),

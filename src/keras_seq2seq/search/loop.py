@@ -16,7 +16,10 @@ from keras_seq2seq.text.vocabulary import BOS_ID, EOS_ID, PAD_ID
 
 
 def decode_loop(step_fn: Callable, states, batch_size, max_length: int, choose: Callable):
-    """Run `step_fn` until every sentence has ended; returns ids `batch x max_length`.
+    """Run `step_fn` until every sentence has ended.
+
+    Returns `(ids, scores)`: `batch x max_length` token ids (0 after `<eos>`) and each sentence's
+    summed log-probability, `batch`.
 
     Args:
         step_fn: `(token_ids batch, states) -> (logits batch x vocab, states)`.
@@ -29,18 +32,22 @@ def decode_loop(step_fn: Callable, states, batch_size, max_length: int, choose: 
     tokens = ops.full((batch_size,), BOS_ID, dtype="int32")
     output = ops.zeros((batch_size, max_length), dtype="int32")
     finished = ops.zeros((batch_size,), dtype="bool")
+    scores = ops.zeros((batch_size,), dtype="float32")
 
-    def not_done(step, tokens, states, finished, output):
+    def not_done(step, tokens, states, finished, output, scores):
         return ops.logical_and(step < max_length, ops.logical_not(ops.all(finished)))
 
-    def advance(step, tokens, states, finished, output):
+    def advance(step, tokens, states, finished, output, scores):
         logits, states = step_fn(tokens, states)
         chosen = ops.cast(choose(logits, step), "int32")
+        log_probs = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)
+        picked = ops.take_along_axis(log_probs, ops.expand_dims(chosen, 1), axis=1)[:, 0]
+        scores = scores + ops.where(finished, 0.0, picked)
         chosen = ops.where(finished, PAD_ID, chosen)  # batch
         output = ops.where(positions == step, ops.expand_dims(chosen, 1), output)
         finished = ops.logical_or(finished, chosen == EOS_ID)
-        return step + 1, chosen, states, finished, output
+        return step + 1, chosen, states, finished, output, scores
 
-    loop_vars = (ops.convert_to_tensor(0, dtype="int32"), tokens, states, finished, output)
-    *_, output = ops.while_loop(not_done, advance, loop_vars)
-    return output
+    loop_vars = (ops.convert_to_tensor(0, dtype="int32"), tokens, states, finished, output, scores)
+    *_, output, scores = ops.while_loop(not_done, advance, loop_vars)
+    return output, scores

@@ -1,0 +1,81 @@
+"""Batched beam search, compiled as one loop like greedy search.
+
+Every sentence keeps `beam_size` hypotheses; the batch is flattened to `batch * beam` rows for
+the decoder, so one step advances all hypotheses of all sentences at once. Each step, every
+hypothesis is extended by every token and the best `beam_size` continuations per sentence survive.
+A finished hypothesis (it produced `<eos>`) can only be extended by padding at no cost, so it
+keeps its score and competes with the live ones until the end. The search stops when every
+surviving hypothesis has finished, or at the length limit.
+
+Scores are summed log-probabilities. Finished hypotheses are ranked with the GNMT length
+penalty (Wu et al., 2016): `score / ((5 + length) / 6) ** alpha`; `alpha = 0` ranks by the raw sum.
+With `beam_size = 1` this is exactly greedy search.
+"""
+
+from __future__ import annotations
+
+from keras import ops, tree
+
+from keras_seq2seq.text.vocabulary import BOS_ID, EOS_ID, PAD_ID
+
+NEG_INF = -1e9
+
+
+def length_penalty(lengths, alpha: float):
+    """GNMT's `((5 + length) / 6) ** alpha`."""
+    return ops.power((5.0 + ops.cast(lengths, "float32")) / 6.0, alpha)
+
+
+def beam_search(model, source_ids, max_length: int, beam_size: int, alpha: float = 0.0):
+    """Decode a batch with beam search.
+
+    Returns `(ids, scores)`: `batch x beam x max_length` hypotheses (0 after `<eos>`) sorted
+    best first, and their `batch x beam` length-normalised scores.
+    """
+    batch = ops.shape(source_ids)[0]
+    k = beam_size
+    state, source = model.encode(source_ids)
+    # Every row repeated k times: rows b*k .. b*k+k-1 hold sentence b's hypotheses.
+    state, source = tree.map_structure(lambda x: ops.repeat(x, k, axis=0), (state, source))
+
+    positions = ops.reshape(ops.arange(max_length, dtype="int32"), (1, 1, max_length))
+    # Only the first hypothesis is live at the start, so the first step does not pick k copies.
+    scores = ops.tile(ops.expand_dims(ops.concatenate(
+        [ops.zeros((1,), "float32"), ops.full((k - 1,), NEG_INF, "float32")]), 0), (batch, 1))
+    tokens = ops.full((batch * k,), BOS_ID, dtype="int32")
+    finished = ops.zeros((batch, k), dtype="bool")
+    output = ops.zeros((batch, k, max_length), dtype="int32")
+    lengths = ops.zeros((batch, k), dtype="int32")
+    offsets = ops.expand_dims(ops.arange(batch, dtype="int32") * k, 1)  # batch x 1
+
+    def not_done(step, tokens, state, scores, finished, output, lengths):
+        return ops.logical_and(step < max_length, ops.logical_not(ops.all(finished)))
+
+    def advance(step, tokens, state, scores, finished, output, lengths):
+        logits, state, _ = model.decode_step(tokens, state, source)
+        log_probs = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)  # batch*k x vocab
+        vocab = ops.shape(log_probs)[-1]
+        log_probs = ops.reshape(log_probs, (batch, k, vocab))
+        # A finished hypothesis may only continue with padding, at no cost.
+        pad_only = ops.where(ops.arange(vocab) == PAD_ID, 0.0, NEG_INF)  # vocab
+        log_probs = ops.where(ops.expand_dims(finished, -1), pad_only, log_probs)
+        candidates = ops.reshape(ops.expand_dims(scores, -1) + log_probs, (batch, k * vocab))
+        scores, picked = ops.top_k(candidates, k)  # batch x k, best first
+        parent = ops.cast(picked // vocab, "int32")  # batch x k
+        chosen = ops.cast(picked % vocab, "int32")
+        rows = ops.reshape(offsets + parent, (-1,))  # batch*k, into the flattened hypotheses
+        state = tree.map_structure(lambda x: ops.take(x, rows, axis=0), state)
+        output = ops.take_along_axis(output, ops.expand_dims(parent, -1), axis=1)
+        was_finished = ops.take_along_axis(finished, parent, axis=1)
+        lengths = ops.take_along_axis(lengths, parent, axis=1) + ops.cast(ops.logical_not(was_finished), "int32")
+        output = ops.where(positions == step, ops.expand_dims(chosen, -1), output)
+        finished = ops.logical_or(was_finished, chosen == EOS_ID)
+        return step + 1, ops.reshape(chosen, (-1,)), state, scores, finished, output, lengths
+
+    loop_vars = (ops.convert_to_tensor(0, dtype="int32"), tokens, state, scores, finished, output, lengths)
+    _, _, _, scores, _, output, lengths = ops.while_loop(not_done, advance, loop_vars)
+    if alpha:
+        scores = scores / length_penalty(lengths, alpha)
+        scores, order = ops.top_k(scores, k)
+        output = ops.take_along_axis(output, ops.expand_dims(order, -1), axis=1)
+    return output, scores
