@@ -43,7 +43,8 @@ def test_train_translate_evaluate_on_a_user_corpus(tmp_path, capsys, monkeypatch
     path = _tsv(tmp_path, lines)
     out = tmp_path / "model"
     code = main(["train", "--data", str(path), "--source-lang", "spa", "--out", str(out), "--skip-bad-lines",
-                 "--epochs", "2", "--units", "16", "--embedding-dim", "8", "--quiet", "--dev-size", "10"])
+                 "--epochs", "2", "--units", "16", "--embedding-dim", "8", "--quiet", "--dev-size", "10",
+                 "--attention", "luong-general", "--bidirectional"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "1 bad line" in captured.err
@@ -58,8 +59,17 @@ def test_train_translate_evaluate_on_a_user_corpus(tmp_path, capsys, monkeypatch
     assert main(["translate", "--model", str(out)]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 4
 
+    monkeypatch.setattr(sys, "stdin", open(inputs, encoding="utf-8"))
+    assert main(["translate", "--model", str(out), "--beam-size", "3", "--n-best", "2"]) == 0
+    rows = [line.split(" ||| ") for line in capsys.readouterr().out.splitlines()]
+    assert [int(r[0]) for r in rows] == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert all(float(rows[i][2]) >= float(rows[i + 1][2]) for i in range(0, 8, 2))
+
+    assert main(["translate", "--model", str(out), "--n-best", "2"]) == 2
+    assert "--beam-size" in capsys.readouterr().err
+
     assert main(["evaluate", "--model", str(out), "--data", str(path), "--source-lang", "spa",
-                 "--skip-bad-lines", "--samples", "2"]) == 0
+                 "--skip-bad-lines", "--samples", "2", "--beam-size", "2", "--length-penalty", "0.6"]) == 0
     report = capsys.readouterr().out
     for name in ("exact match", "token accuracy", "BLEU", "chrF"):
         assert name in report

@@ -96,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     translate.add_argument("--input", metavar="FILE", help="read sentences from FILE instead of stdin")
     translate.add_argument("--output", metavar="FILE", help="write translations to FILE instead of stdout")
     translate.add_argument("--batch-size", type=int, default=64, help="sentences decoded together")
+    _add_search_options(translate)
+    translate.add_argument("--n-best", type=_positive_int, default=1,
+                           help="with N > 1, write N lines per input in Moses n-best form "
+                                "'INDEX ||| TEXT ||| SCORE' (N at most --beam-size)")
 
     evaluate = _command(commands, "evaluate", run_evaluate,
                         "score a model on a test corpus or a built-in task's test split")
@@ -103,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_options(evaluate, required=False)
     evaluate.add_argument("--samples", type=int, default=10, help="example outputs to print")
     evaluate.add_argument("--batch-size", type=int, default=64, help="sentences decoded together")
+    _add_search_options(evaluate)
 
     demo = _command(commands, "demo", run_demo, "train on the built-in dates task and report scores")
     demo.add_argument("--task", choices=TASK_NAMES, default="dates", help="built-in task")
@@ -121,6 +126,24 @@ def _command(commands, name, run, help_text):
                               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     sub.set_defaults(run=run, command=name)
     return sub
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _add_search_options(parser) -> None:
+    group = parser.add_argument_group("search")
+    group.add_argument("--beam-size", type=_positive_int, default=1,
+                       help="hypotheses kept per sentence; 1 is greedy search")
+    group.add_argument("--length-penalty", type=float, default=0.0, metavar="ALPHA",
+                       help="GNMT length penalty for beam search; 0 ranks by raw log-probability")
 
 
 def _add_data_options(parser, required: bool) -> None:
@@ -231,8 +254,15 @@ def run_translate(args) -> int:
             raise Seq2SeqError(f"{args.input}: not valid UTF-8 ({error.reason} at byte {error.start})") from None
     else:
         lines = sys.stdin.read().splitlines()
-    outputs = translator.translate(lines, batch_size=args.batch_size)
-    text = "".join(line + "\n" for line in outputs)
+    if args.n_best > args.beam_size:
+        raise Seq2SeqError(f"--n-best {args.n_best} needs --beam-size of at least {args.n_best}")
+    outputs = translator.translate_n_best(lines, args.n_best, args.batch_size, args.beam_size,
+                                          args.length_penalty)
+    if args.n_best == 1:
+        text = "".join(hypotheses[0][0] + "\n" for hypotheses in outputs)
+    else:
+        text = "".join(f"{i} ||| {hypothesis} ||| {score:.4f}\n"
+                       for i, hypotheses in enumerate(outputs) for hypothesis, score in hypotheses)
     if args.output:
         from keras_seq2seq.artifacts import atomic_write_text
 
@@ -253,7 +283,7 @@ def run_evaluate(args) -> int:
         pairs = _task_data(args.task, 1000, seed)["test"]
     else:
         pairs = _read_pairs(args, args.data, args.target_data)
-    result = translator.evaluate(pairs, batch_size=args.batch_size)
+    result = translator.evaluate(pairs, args.batch_size, args.beam_size, args.length_penalty)
     _print_samples(pairs, result["hypotheses"], args.samples)
     _print_scores(result)
     return 0
