@@ -97,3 +97,27 @@ def test_end_to_end_on_torch(tmp_path):
     done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "m")], env=env,
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+
+
+@pytest.mark.slow
+def test_attention_learns_what_the_plain_model_cannot():
+    """Reversing long strings: a single context vector struggles, attention reads each position."""
+    import random
+
+    rng = random.Random(0)
+
+    def pairs(n):
+        out = []
+        for _ in range(n):
+            text = "".join(rng.choice("abcdefghijklmnop") for _ in range(rng.randint(12, 20)))
+            out.append((text, text[::-1]))
+        return out
+
+    train, test = pairs(4000), pairs(100)
+    settings = dict(preset="reverse", verbose=0, epochs=6, units=64, embedding_dim=16, learning_rate=1e-2)
+    scores = {
+        attention: Translator.train(train, attention=attention, **settings).evaluate(test)["token_accuracy"]
+        for attention in ("none", "luong-general")
+    }
+    assert scores["luong-general"] >= 0.9, scores
+    assert scores["luong-general"] >= scores["none"] + 0.2, scores

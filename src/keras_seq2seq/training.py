@@ -49,7 +49,7 @@ def fit(translator, train: list[Pair], dev: list[Pair] | None, out_dir: Path | N
         metrics=[MaskedAccuracy()],
     )
     monitor = "val_loss" if dev_batches is not None else "loss"
-    meter = Throughput(batches.target_tokens)
+    meter = Throughput(batches)
     callbacks: list[keras.callbacks.Callback] = [meter]
     if t.max_minutes:
         callbacks.append(TimeBudget(t.max_minutes))
@@ -141,23 +141,31 @@ class TimeBudget(keras.callbacks.Callback):
 
 
 class Throughput(keras.callbacks.Callback):
-    """Target tokens per second of training, per epoch (the first epoch includes compilation)."""
+    """Training speed in real (unpadded) target tokens per second, compilation excluded.
 
-    def __init__(self, tokens_per_epoch: int):
+    The time of a batch is the time since the previous batch ended. A batch whose padded shape
+    has not been seen before pays for compiling a new program, so it is left out: the figure is
+    what a long run settles to, and it is right for a run cut short by a time budget too.
+    """
+
+    def __init__(self, batches: TrainingBatches):
         super().__init__()
-        self.tokens = tokens_per_epoch
-        self.epoch_seconds: list[float] = []
+        self.batches = batches
+        self.shapes_seen: set[tuple[int, int]] = set()
+        self.tokens = 0
+        self.seconds = 0.0
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
+        self._last = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
-        self._last = time.perf_counter()  # excludes the dev pass that follows the last batch
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.epoch_seconds.append(self._last - self._start)
+        now = time.perf_counter()
+        shape = self.batches.padded_shape(batch)
+        if shape in self.shapes_seen:
+            self.tokens += self.batches.batch_target_tokens(batch)
+            self.seconds += now - self._last
+        self.shapes_seen.add(shape)
+        self._last = now
 
     def steady_rate(self) -> float:
-        """Median tokens/s over epochs after the first (all epochs when there is only one)."""
-        seconds = self.epoch_seconds[1:] or self.epoch_seconds
-        return self.tokens / float(np.median(seconds)) if seconds else 0.0
+        return self.tokens / self.seconds if self.seconds else 0.0

@@ -77,10 +77,18 @@ class TrainingBatches(keras.utils.PyDataset):
     def __len__(self) -> int:
         return len(self.batches)
 
+    def padded_shape(self, index: int) -> tuple[int, int]:
+        """`(source length, target length)` batch `index` is padded to."""
+        rows = self.batches[index]
+        return (padded_length(int(self.source_lengths[rows].max()), self.length_step),
+                padded_length(int(self.target_lengths[rows].max()), self.length_step))
+
+    def batch_target_tokens(self, index: int) -> int:
+        return int(self.target_lengths[self.batches[index]].sum())
+
     def __getitem__(self, index: int):
         rows = self.batches[index]
-        src_len = padded_length(int(self.source_lengths[rows].max()), self.length_step)
-        tgt_len = padded_length(int(self.target_lengths[rows].max()), self.length_step)
+        src_len, tgt_len = self.padded_shape(index)
         source = pad([self.sources[i] for i in rows], src_len, self.batch_size)
         target_out = pad([self.targets[i] for i in rows], tgt_len, self.batch_size)
         target_in = np.zeros_like(target_out)

@@ -16,6 +16,7 @@ import keras
 from keras import ops
 
 from keras_seq2seq.config import ATTENTION_KINDS
+from keras_seq2seq.layers.recurrent import matmul_2d
 
 
 @keras.saving.register_keras_serializable(package="keras_seq2seq")
@@ -57,7 +58,7 @@ class Attention(keras.layers.Layer):
         """What the scores need from the memory, `batch x src_len x units`."""
         if self.kind == "luong-dot":
             return memory
-        return ops.matmul(memory, ops.cast(self.key_kernel, memory.dtype))
+        return matmul_2d(memory, ops.cast(self.key_kernel, memory.dtype))
 
     def call(self, query, memory, keys, mask):
         if self.kind == "bahdanau":

@@ -107,7 +107,10 @@ class Decoder(keras.layers.Layer):
                 # No mask: padding sits at the end, so it cannot reach the real steps before it.
                 x, _ = rnn(x, initial_state=layer_state)  # batch x tgt_len x units
         x = self.drop(x, training=training)
-        return self.output_layer(x)
+        # The output layer on a flat `batch*tgt_len x units` matrix (see `matmul_2d`).
+        batch, steps = ops.shape(x)[0], ops.shape(x)[1]
+        logits = self.output_layer(ops.reshape(x, (-1, self.units)))
+        return ops.reshape(logits, (batch, steps, self.vocab_size))
 
     def _attend_sequence(self, embedded, state, source, training):
         """The input-fed attention decoder over all target steps, in one scan."""

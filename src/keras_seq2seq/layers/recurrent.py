@@ -74,7 +74,7 @@ class Recurrent(keras.layers.Layer):
         a concatenation projected piece by piece; `bias=False` leaves the bias to another piece.
         """
         kernel = self.kernel if rows is None else self.kernel[rows]
-        projected = ops.matmul(inputs, ops.cast(kernel, inputs.dtype))
+        projected = matmul_2d(inputs, ops.cast(kernel, inputs.dtype))
         return ops.add(projected, ops.cast(self.bias, projected.dtype)) if bias else projected
 
     def step(self, projected, state: tuple) -> tuple:
@@ -132,6 +132,20 @@ class Recurrent(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "cell": self.cell}
+
+
+def matmul_2d(inputs, kernel):
+    """`inputs @ kernel` for inputs of any rank, done as one 2-D product.
+
+    XLA on CPU runs a `batch x time x features` product as a batched dot that is much slower
+    than the same work flattened (measured: the output layer's forward and backward pass took
+    2.5x longer in 3-D), so leading axes are folded into one before the product.
+    """
+    if len(inputs.shape) == 2:
+        return ops.matmul(inputs, kernel)
+    leading = ops.shape(inputs)[:-1]
+    flat = ops.matmul(ops.reshape(inputs, (-1, ops.shape(inputs)[-1])), kernel)
+    return ops.reshape(flat, (*leading, ops.shape(kernel)[-1]))
 
 
 @keras.saving.register_keras_serializable(package="keras_seq2seq")
