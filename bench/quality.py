@@ -14,8 +14,11 @@ target tokens/s and decoding sentences/s; the last line is machine-readable:
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -38,6 +41,10 @@ def main() -> int:
     parser.add_argument("--model", type=Path, help="score this trained model instead of training")
     parser.add_argument("--data", type=Path, help="with --model: the TSV to score (default: the pair's test.tsv)")
     parser.add_argument("--source-lang", help="with --model --data: source language of the TSV (default from --pair)")
+    parser.add_argument("--beam-size", type=int, default=5, help="beam for the headline scores (greedy is reported too)")
+    parser.add_argument("--length-penalty", type=float, default=0.0, help="GNMT length penalty alpha")
+    parser.add_argument("--peer", action=argparse.BooleanOptionalAction, default=False,
+                        help="also train and score OpenNMT-py 3.5.1 for the same minutes (bench/opennmt_peer.py)")
     args = parser.parse_args()
 
     from keras_seq2seq import Translator
@@ -67,28 +74,81 @@ def main() -> int:
         print(f"model saved in {out}")
 
     test = list(read_corpus(test_file, source_lang=source_lang))
-    translator.translate([p.source for p in test[:64]])  # compile outside the timed run
-    result = translator.evaluate(test)
-    record = translator.info.get("training", {})
-    rows = [
-        ("test file", str(test_file)),
-        ("test sentences", f"{result['sentences']:,}"),
-        ("BLEU", f"{result['bleu']:.1f}"),
-        ("chrF", f"{result['chrf']:.1f}"),
-        ("exact match", f"{result['exact_match']:.3f}"),
-        ("epochs trained", str(record.get("epochs", "?"))),
-        ("training minutes", f"{minutes:.1f}"),
-        ("train target tokens/s", f"{record.get('target_tokens_per_second', 0):,.0f}"),
-        ("greedy decode sentences/s", f"{result['sentences_per_second']:,.0f}"),
-        ("<unk> in output", str(sum(h.count('<unk>') for h in result["hypotheses"]))),
-    ]
-    print("\n| keras-seq2seq | value |\n|---|---|")
-    for name, value in rows:
-        print(f"| {name} | {value} |")
-    for pair, hypothesis in list(zip(test, result["hypotheses"]))[:5]:
+    ours = score(translator, test, args.beam_size, args.length_penalty)
+    ours["train_tokens_per_second"] = translator.info.get("training", {}).get("target_tokens_per_second", 0)
+    ours["minutes"] = minutes
+    peer = None
+    if args.peer and not args.model:
+        peer = run_peer(args)
+    print_table(ours, peer, args.beam_size, str(test_file))
+    for pair, hypothesis in list(zip(test, ours["hypotheses"]))[:5]:
         print(f"  {pair.source}\n    → {hypothesis}\n    = {pair.target}")
-    print(f"quality: pair={args.pair} bleu={result['bleu']:.1f} chrf={result['chrf']:.1f} minutes={minutes:.0f}")
+    line = (f"quality: pair={args.pair} bleu={ours['bleu']:.1f} chrf={ours['chrf']:.1f} "
+            f"greedy_bleu={ours['greedy_bleu']:.1f}")
+    if peer:
+        line += f" peer_bleu={peer['bleu']:.1f} peer_chrf={peer['chrf']:.1f}"
+    print(f"{line} minutes={minutes:.0f}")
     return 0
+
+
+def score(translator, test, beam_size: int, length_penalty: float) -> dict:
+    """Greedy and beam scores on `test`; each search is run once untimed to compile it first."""
+    sources = [p.source for p in test]
+    result = {}
+    for label, beam in (("greedy", 1), ("beam", beam_size)):
+        translator.translate(sources, beam_size=beam, length_penalty=length_penalty)  # compile
+        run = translator.evaluate(test, beam_size=beam, length_penalty=length_penalty)
+        result[label] = run
+    beam = result["beam"]
+    return {
+        "bleu": beam["bleu"], "chrf": beam["chrf"], "exact_match": beam["exact_match"],
+        "greedy_bleu": result["greedy"]["bleu"], "greedy_chrf": result["greedy"]["chrf"],
+        "beam_sentences_per_second": beam["sentences_per_second"],
+        "greedy_sentences_per_second": result["greedy"]["sentences_per_second"],
+        "unk": sum(h.count("<unk>") for h in beam["hypotheses"]),
+        "sentences": beam["sentences"], "hypotheses": beam["hypotheses"],
+        "epochs": translator.info.get("training", {}).get("epochs", "?"),
+    }
+
+
+def run_peer(args) -> dict | None:
+    """OpenNMT-py on the same splits and budget, in its own venv (bench/opennmt_peer.py)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "peer.json"
+        command = [sys.executable, str(HERE / "opennmt_peer.py"), "--data-dir", str(args.data_dir),
+                   "--pair", args.pair, "--minutes", str(args.minutes), "--json", str(report)]
+        print("peer:", " ".join(command), flush=True)
+        done = subprocess.run(command)
+        if done.returncode != 0 or not report.exists():
+            print(f"quality: the OpenNMT-py peer failed (exit {done.returncode}); see its output above",
+                  file=sys.stderr)
+            return None
+        return json.loads(report.read_text())
+
+
+def print_table(ours: dict, peer: dict | None, beam_size: int, test_file: str) -> None:
+    rows = [
+        ("BLEU, beam %d" % beam_size, "bleu", "{:.1f}"),
+        ("chrF, beam %d" % beam_size, "chrf", "{:.1f}"),
+        ("BLEU, greedy", "greedy_bleu", "{:.1f}"),
+        ("train target tokens/s", "train_tokens_per_second", "{:,.0f}"),
+        ("greedy decode sentences/s", "greedy_sentences_per_second", "{:,.0f}"),
+        ("beam decode sentences/s", "beam_sentences_per_second", "{:,.0f}"),
+        ("training minutes", "minutes", "{:.1f}"),
+        ("<unk> in beam output", "unk", "{}"),
+    ]
+    print(f"\ntest file: {test_file} ({ours['sentences']:,} sentences); epochs trained: {ours['epochs']}")
+    if peer is None:
+        print("\n| | keras-seq2seq |\n|---|---|")
+        for name, key, fmt in rows:
+            print(f"| {name} | {fmt.format(ours[key])} |")
+        return
+    print("\n| | keras-seq2seq | OpenNMT-py 3.5.1 | ratio |\n|---|---|---|---|")
+    for name, key, fmt in rows:
+        theirs = peer.get(key)
+        ratio = f"{ours[key] / theirs:.2f}" if isinstance(theirs, (int, float)) and theirs else ""
+        shown = fmt.format(theirs) if theirs is not None else "?"
+        print(f"| {name} | {fmt.format(ours[key])} | {shown} | {ratio} |")
 
 
 if __name__ == "__main__":
