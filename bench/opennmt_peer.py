@@ -15,6 +15,7 @@ onmt_build_vocab and onmt_train (no time limit exists, so it saves a checkpoint 
 --save-steps steps and is killed when the budget ends; the newest whole checkpoint is used),
 translates the test source with beam 5 and greedy search, detokenises and scores. Decoding speed
 is onmt_translate's own "Total translation time" (process start and model load excluded).
+The dev split is not used: OpenNMT-py validates only every 10,000 steps by default anyway.
 The last line printed is machine-readable ("peer: name=opennmt-py pair=... bleu=...").
 """
 
@@ -220,10 +221,9 @@ def score(hypotheses: list[str], references: list[str]) -> tuple[float, float]:
             sacrebleu.corpus_chrf(hypotheses, [references]).score)
 
 
-def benchmark(args: argparse.Namespace, pair_dir: Path, work: Path) -> dict:
-    """The whole run inside the venv: data, vocab, training, decoding, scores."""
-    src_lang, tgt_lang = args.pair.split("-")[0], "eng"
-    src_tok, tgt_tok = tokenizer(src_lang), tokenizer(tgt_lang)
+def prepare(args: argparse.Namespace, pair_dir: Path, work: Path):
+    """Tokenised train/test files and a fresh config in `work`; return (config, test source, test pairs)."""
+    src_tok, tgt_tok = tokenizer(args.pair.split("-")[0]), tokenizer("eng")
     work.mkdir(parents=True, exist_ok=True)
     for old in work.glob("model_step_*.pt"):
         old.unlink()
@@ -233,12 +233,23 @@ def benchmark(args: argparse.Namespace, pair_dir: Path, work: Path) -> dict:
     test_src, _ = write_tokenised(test_pairs, src_tok, tgt_tok, work / "test")
     print(f"opennmt-peer: {len(train_pairs):,} training pairs, {len(test_pairs):,} test pairs in {work}",
           flush=True)
-    config = write_config(work, train, args.save_steps, args.train_limit)
-    run_onmt("onmt_build_vocab", "-config", str(config), "-n_sample", "-1", log=work / "build_vocab.log")
+    return write_config(work, train, args.save_steps, args.train_limit), test_src, test_pairs
+
+
+def load_average() -> float:
+    """The 1-minute load average, with a warning when other work shares the cores."""
     load = os.getloadavg()[0]
     if load > 1.0:
         print(f"opennmt-peer: warning: load average {load:.1f} before training; torch's threads "
               "slow down many times over when the cores are shared, so figures will be low", flush=True)
+    return load
+
+
+def benchmark(args: argparse.Namespace, pair_dir: Path, work: Path) -> dict:
+    """The whole run inside the venv: data, vocab, training, decoding, scores."""
+    config, test_src, test_pairs = prepare(args, pair_dir, work)
+    run_onmt("onmt_build_vocab", "-config", str(config), "-n_sample", "-1", log=work / "build_vocab.log")
+    load = load_average()
     print(f"opennmt-peer: training for {args.minutes:g} minutes (log {work / 'train.log'})", flush=True)
     minutes = train_for(config, args.minutes, work / "train.log")
     model, step = latest_checkpoint(work)
@@ -256,7 +267,9 @@ def benchmark(args: argparse.Namespace, pair_dir: Path, work: Path) -> dict:
         "greedy_sentences_per_second": round(len(test_pairs) / greedy_s),
         "steps": step, "minutes": round(minutes, 1),
         "unk": (work / "test.beam5.txt").read_text(encoding="utf-8").split().count("<unk>"),
-        "last_logged_step": last_logged_step, "load_average_at_start": round(load, 2), "checkpoint": str(model), "train_pairs": len(train_pairs), "test_pairs": len(test_pairs),
+        "last_logged_step": last_logged_step, "load_average_at_start": round(load, 2),
+        "checkpoint": str(model), "train_limit": args.train_limit,
+        "test_pairs": len(test_pairs),
     }
 
 
