@@ -68,6 +68,16 @@ def test_train_translate_evaluate_on_a_user_corpus(tmp_path, capsys, monkeypatch
     assert main(["translate", "--model", str(out), "--n-best", "2"]) == 2
     assert "--beam-size" in capsys.readouterr().err
 
+    sampled = []
+    for seed in ("7", "7"):
+        monkeypatch.setattr(sys, "stdin", open(inputs, encoding="utf-8"))
+        assert main(["translate", "--model", str(out), "--sample", "--temperature", "1.5", "--top-p", "0.9",
+                     "--seed", seed]) == 0
+        sampled.append(capsys.readouterr().out.splitlines())
+    assert len(sampled[0]) == 4 and sampled[0] == sampled[1]
+    assert main(["translate", "--model", str(out), "--sample", "--top-p", "0"]) == 2
+    assert "--top-p" in capsys.readouterr().err
+
     assert main(["evaluate", "--model", str(out), "--data", str(path), "--source-lang", "spa",
                  "--skip-bad-lines", "--samples", "2", "--beam-size", "2", "--length-penalty", "0.6"]) == 0
     report = capsys.readouterr().out

@@ -100,6 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
     translate.add_argument("--n-best", type=_positive_int, default=1,
                            help="with N > 1, write N lines per input in Moses n-best form "
                                 "'INDEX ||| TEXT ||| SCORE' (N at most --beam-size)")
+    group = translate.add_argument_group("sampling (for dialogue; instead of greedy or beam search)")
+    group.add_argument("--sample", action="store_true", help="draw each token from the model's distribution")
+    group.add_argument("--temperature", type=float, default=1.0, help="below 1 sharpens, above 1 flattens")
+    group.add_argument("--top-k", type=int, default=0, help="draw from the K most likely tokens only (0: all)")
+    group.add_argument("--top-p", type=float, default=1.0, help="draw from the smallest set holding this much probability")
+    group.add_argument("--seed", type=int, default=0, help="the same seed repeats the same samples")
 
     evaluate = _command(commands, "evaluate", run_evaluate,
                         "score a model on a test corpus or a built-in task's test split")
@@ -256,8 +262,15 @@ def run_translate(args) -> int:
         lines = sys.stdin.read().splitlines()
     if args.n_best > args.beam_size:
         raise Seq2SeqError(f"--n-best {args.n_best} needs --beam-size of at least {args.n_best}")
+    sampling = None
+    if args.sample:
+        if args.beam_size != 1:
+            raise Seq2SeqError("--sample draws one output per input; leave --beam-size at 1")
+        if args.temperature <= 0 or args.top_k < 0 or not 0 < args.top_p <= 1:
+            raise Seq2SeqError("--temperature must be > 0, --top-k >= 0 and --top-p in (0, 1]")
+        sampling = {"temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p}
     outputs = translator.translate_n_best(lines, args.n_best, args.batch_size, args.beam_size,
-                                          args.length_penalty)
+                                          args.length_penalty, sampling, args.seed)
     if args.n_best == 1:
         text = "".join(hypotheses[0][0] + "\n" for hypotheses in outputs)
     else:

@@ -115,21 +115,25 @@ class Translator:
     def max_output_len(self) -> int:
         return self.settings.max_output_len or 100
 
-    def generator(self, beam_size: int = 1, length_penalty: float = 0.0) -> Generator:
+    def generator(self, beam_size: int = 1, length_penalty: float = 0.0,
+                  sampling: dict | None = None) -> Generator:
         """The compiled generator for these search options (kept, so it compiles once)."""
-        key = (beam_size, float(length_penalty))
+        key = (beam_size, float(length_penalty), tuple(sorted((sampling or {}).items())))
         if key not in self._generators:
-            self._generators[key] = Generator(self.model, self.max_output_len, beam_size, length_penalty)
+            self._generators[key] = Generator(self.model, self.max_output_len, beam_size,
+                                              length_penalty, sampling)
         return self._generators[key]
 
     def translate(self, texts: Sequence[str], batch_size: int | None = None, beam_size: int = 1,
-                  length_penalty: float = 0.0) -> list[str]:
-        """One output string per input string, in order: greedy, or beam search with `beam_size`."""
-        best = self.translate_n_best(texts, 1, batch_size, beam_size, length_penalty)
+                  length_penalty: float = 0.0, sampling: dict | None = None, seed: int = 0) -> list[str]:
+        """One output string per input string, in order: greedy, beam search with `beam_size`,
+        or sampling with `sampling={"temperature": 0.8, "top_k": 40, "top_p": 0.9}` and `seed`."""
+        best = self.translate_n_best(texts, 1, batch_size, beam_size, length_penalty, sampling, seed)
         return [hypotheses[0][0] for hypotheses in best]
 
     def translate_n_best(self, texts: Sequence[str], n_best: int = 1, batch_size: int | None = None,
-                         beam_size: int = 1, length_penalty: float = 0.0) -> list[list[tuple[str, float]]]:
+                         beam_size: int = 1, length_penalty: float = 0.0, sampling: dict | None = None,
+                         seed: int = 0) -> list[list[tuple[str, float]]]:
         """For every input, its `n_best` outputs as `(text, score)`, best first.
 
         Scores are summed log-probabilities (divided by GNMT's length penalty when
@@ -142,14 +146,15 @@ class Translator:
             raise ValueError(f"n_best must be between 1 and beam_size ({beam_size}), got {n_best}")
         batch_size = batch_size or self.settings.train.batch_size
         step = self.settings.train.length_step
-        generator = self.generator(beam_size, length_penalty)
+        generator = self.generator(beam_size, length_penalty, sampling)
         encoded = [self.encode_source(t) for t in texts]
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
         outputs: list[list[tuple[str, float]]] = [[] for _ in encoded]
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             length = padded_length(max([len(encoded[i]) for i in rows] + [1]), step)
-            ids, scores = generator.generate(pad([encoded[i] for i in rows], length, batch_size))
+            ids, scores = generator.generate(pad([encoded[i] for i in rows], length, batch_size),
+                                             seed=seed + start)
             for row, i in enumerate(rows):
                 outputs[i] = [(self.decode_target(ids[row, n].tolist()), float(scores[row, n]))
                               for n in range(n_best)]

@@ -15,6 +15,7 @@ from keras import ops
 
 from keras_seq2seq.search.beam import beam_search
 from keras_seq2seq.search.greedy import greedy_search
+from keras_seq2seq.search.sampling import sample_search
 
 
 class Generator(keras.Model):
@@ -23,10 +24,12 @@ class Generator(keras.Model):
     `generate` returns `(ids, scores)`: `batch x hypotheses x max_length` token ids, best first,
     and their `batch x hypotheses` scores (summed log-probabilities, length-normalised with
     `length_penalty` alpha under beam search). Greedy search gives one hypothesis per sentence.
+    With `sampling` (a dict of `temperature`, `top_k`, `top_p`), tokens are drawn instead, from
+    uniforms made on the host by `numpy.random.default_rng(seed)`.
     """
 
     def __init__(self, model, max_length: int, beam_size: int = 1, length_penalty: float = 0.0,
-                 **kwargs):
+                 sampling: dict | None = None, **kwargs):
         super().__init__(**kwargs)
         if beam_size < 1:
             raise ValueError(f"beam_size must be at least 1, got {beam_size}")
@@ -34,15 +37,27 @@ class Generator(keras.Model):
         self.max_length = max_length
         self.beam_size = beam_size
         self.length_penalty = length_penalty
+        self.sampling = dict(sampling) if sampling is not None else None
+        if self.sampling is not None and beam_size != 1:
+            raise ValueError("sampling draws one hypothesis per sentence; use beam_size=1 with it")
         self.traced_shapes: set[tuple[int, int]] = set()
 
-    def call(self, source_ids):
+    def call(self, inputs):
+        if self.sampling is not None:
+            source_ids, uniforms = inputs
+            ids, scores = sample_search(self.model, source_ids, uniforms, self.max_length, **self.sampling)
+            return ops.expand_dims(ids, 1), ops.expand_dims(scores, 1)
+        source_ids = inputs
         if self.beam_size == 1:
             ids, scores = greedy_search(self.model, source_ids, self.max_length)
             return ops.expand_dims(ids, 1), ops.expand_dims(scores, 1)
         return beam_search(self.model, source_ids, self.max_length, self.beam_size, self.length_penalty)
 
-    def generate(self, source_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def generate(self, source_ids: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         self.traced_shapes.add(tuple(source_ids.shape))
-        ids, scores = self.predict_on_batch(source_ids)
+        inputs = source_ids
+        if self.sampling is not None:
+            uniforms = np.random.default_rng(seed).random((len(source_ids), self.max_length), np.float32)
+            inputs = (source_ids, uniforms)
+        ids, scores = self.predict_on_batch(inputs)
         return np.asarray(ids), np.asarray(scores)

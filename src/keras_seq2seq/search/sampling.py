@@ -1,0 +1,63 @@
+"""Sampling for dialogue: draw each token from the model's distribution instead of taking the best.
+
+The distribution is sharpened or flattened by a temperature and cut to the `top_k` most likely
+tokens and/or the smallest set whose probability reaches `top_p` (nucleus sampling). The random
+numbers come in from the caller, one uniform per sentence and step, drawn on the host with a
+seeded numpy generator: the same seed gives the same outputs on every backend, and nothing random
+happens inside the compiled loop.
+"""
+
+from __future__ import annotations
+
+from keras import ops
+
+from keras_seq2seq.search.loop import decode_loop
+
+
+def filter_probabilities(logits, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0):
+    """Probabilities `batch x vocab` after temperature, top-k and top-p; rows sum to 1."""
+    logits = ops.cast(logits, "float32") / max(temperature, 1e-6)
+    probs = ops.softmax(logits, axis=-1)
+    if top_k or top_p < 1.0:
+        ranked = ops.flip(ops.sort(probs, axis=-1), axis=-1)  # batch x vocab, descending
+        vocab = ops.shape(probs)[-1]
+        keep = ops.ones_like(probs, dtype="bool")
+        if top_k:
+            kth = ranked[:, min(top_k, vocab) - 1 : min(top_k, vocab)]  # batch x 1
+            keep = ops.logical_and(keep, probs >= kth)
+        if top_p < 1.0:
+            # The smallest prefix of the ranking whose mass reaches top_p; ties at its edge stay.
+            before = ops.cumsum(ranked, axis=-1) - ranked
+            threshold = ops.min(ops.where(before < top_p, ranked, ops.ones_like(ranked)), axis=-1,
+                                keepdims=True)
+            keep = ops.logical_and(keep, probs >= threshold)
+        probs = ops.where(keep, probs, ops.zeros_like(probs))
+        probs = probs / ops.sum(probs, axis=-1, keepdims=True)
+    return probs
+
+
+def inverse_cdf_choice(probs, uniforms):
+    """The token whose cumulative-probability interval holds each row's uniform number."""
+    cumulative = ops.cumsum(probs, axis=-1)
+    below = ops.cast(cumulative <= ops.expand_dims(uniforms, -1), "int32")
+    chosen = ops.sum(below, axis=-1)
+    # Rounding can leave the total a hair under 1: never step past the last kept token.
+    last_kept = ops.shape(probs)[-1] - 1 - ops.argmax(ops.flip(probs > 0, axis=-1), axis=-1)
+    return ops.minimum(chosen, ops.cast(last_kept, "int32"))
+
+
+def sample_search(model, source_ids, uniforms, max_length: int, temperature: float = 1.0,
+                  top_k: int = 0, top_p: float = 1.0):
+    """Decode a batch by sampling; `uniforms` is `batch x max_length` numbers in [0, 1).
+
+    Returns `(ids, scores)` like greedy search; scores are the model's log-probabilities of
+    the sampled tokens (before temperature and filtering).
+    """
+    state, source = model.encode(source_ids)
+
+    def choose(logits, step):
+        probs = filter_probabilities(logits, temperature, top_k, top_p)
+        return inverse_cdf_choice(probs, ops.take(uniforms, step, axis=1))
+
+    return decode_loop(lambda tokens, state: model.decode_step(tokens, state, source)[:2],
+                       state, ops.shape(source_ids)[0], max_length, choose)
