@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from keras_seq2seq.data.tasks import task_splits
-from keras_seq2seq.errors import ModelFileError
+from keras_seq2seq.errors import ModelFileError, Seq2SeqError
 from keras_seq2seq.translator import Translator
 
 # Small enough for CI, big enough to learn: about a minute on 2 CPU cores.
@@ -51,6 +51,9 @@ def test_translate_keeps_order_and_count(trained):
     assert len(outputs) == 5 and outputs[0] == outputs[4]
     with pytest.raises(TypeError, match="list of strings"):
         translator.translate("7")
+    assert translator.translate([]) == []
+    with pytest.raises(Seq2SeqError, match="nothing to evaluate"):
+        translator.evaluate([])
 
 
 def test_load_errors_are_clear(tmp_path, trained):

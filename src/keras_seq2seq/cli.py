@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_options(train, required=False)
     train.add_argument("--dev", metavar="FILE", help="dev corpus (same format as --data); "
                        "default: hold out --dev-size pairs of the training data")
-    train.add_argument("--dev-size", type=int, default=1000,
+    train.add_argument("--dev-size", type=_positive_int, default=1000,
                        help="pairs held out for dev when --dev is not given")
     train.add_argument("--out", required=True, metavar="DIR", help="model directory to write")
     train.add_argument("--preset", choices=sorted(PRESETS),
@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="learnt dense map from encoder final states to decoder states")
     group = train.add_argument_group("training (unset options come from the preset)")
     group.add_argument("--epochs", type=int, help="most epochs to train")
-    group.add_argument("--batch-size", type=int, help="sentences per batch")
+    group.add_argument("--batch-size", type=_positive_int, help="sentences per batch")
     group.add_argument("--learning-rate", type=float, help="Adam learning rate")
     group.add_argument("--clipnorm", type=float, help="global gradient-norm clip (0: off)")
     group.add_argument("--patience", type=int, help="epochs without dev improvement before stopping")
@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     translate.add_argument("--model", required=True, metavar="DIR", help="model directory")
     translate.add_argument("--input", metavar="FILE", help="read sentences from FILE instead of stdin")
     translate.add_argument("--output", metavar="FILE", help="write translations to FILE instead of stdout")
-    translate.add_argument("--batch-size", type=int, default=64, help="sentences decoded together")
+    translate.add_argument("--batch-size", type=_positive_int, default=64, help="sentences decoded together")
     _add_search_options(translate)
     translate.add_argument("--n-best", type=_positive_int, default=1,
                            help="with N > 1, write N lines per input in Moses n-best form "
@@ -112,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--model", required=True, metavar="DIR", help="model directory")
     _add_data_options(evaluate, required=False)
     evaluate.add_argument("--samples", type=int, default=10, help="example outputs to print")
-    evaluate.add_argument("--batch-size", type=int, default=64, help="sentences decoded together")
+    evaluate.add_argument("--batch-size", type=_positive_int, default=64, help="sentences decoded together")
     _add_search_options(evaluate)
 
     demo = _command(commands, "demo", run_demo, "train on the built-in dates task and report scores")
@@ -240,10 +240,11 @@ def _setting_overrides(args) -> dict:
         "learning_rate": args.learning_rate, "clipnorm": args.clipnorm, "patience": args.patience,
         "seed": args.seed, "max_source_len": args.max_len, "max_target_len": args.max_len,
     }
-    if source or args.lowercase:
-        overrides["source_tokenizer"] = {"kind": source or "word", "lowercase": args.lowercase}
-    if target or args.lowercase:
-        overrides["target_tokenizer"] = {"kind": target or "word", "lowercase": args.lowercase}
+    # Partial tokenizer settings: merged into the preset's, so --lowercase keeps its kind.
+    for side, kind in (("source_tokenizer", source), ("target_tokenizer", target)):
+        change = {**({"kind": kind} if kind else {}), **({"lowercase": True} if args.lowercase else {})}
+        if change:
+            overrides[side] = change
     return overrides
 
 
@@ -256,10 +257,17 @@ def run_translate(args) -> int:
             lines = Path(args.input).read_text(encoding="utf-8-sig").splitlines()
         except FileNotFoundError:
             raise Seq2SeqError(f"{args.input}: file not found") from None
+        except OSError as error:
+            raise Seq2SeqError(f"{args.input}: cannot read ({error.strerror})") from None
         except UnicodeDecodeError as error:
             raise Seq2SeqError(f"{args.input}: not valid UTF-8 ({error.reason} at byte {error.start})") from None
     else:
-        lines = sys.stdin.read().splitlines()
+        try:
+            lines = sys.stdin.buffer.read().decode("utf-8-sig").splitlines()
+        except UnicodeDecodeError as error:
+            raise Seq2SeqError(f"stdin: not valid UTF-8 ({error.reason} at byte {error.start})") from None
+        except AttributeError:  # a text stream without a buffer (tests, embedding)
+            lines = sys.stdin.read().splitlines()
     if args.n_best > args.beam_size:
         raise Seq2SeqError(f"--n-best {args.n_best} needs --beam-size of at least {args.n_best}")
     sampling = None
@@ -279,7 +287,10 @@ def run_translate(args) -> int:
     if args.output:
         from keras_seq2seq.artifacts import atomic_write_text
 
-        atomic_write_text(Path(args.output), text)
+        try:
+            atomic_write_text(Path(args.output), text)
+        except OSError as error:
+            raise Seq2SeqError(f"{args.output}: cannot write ({error.strerror})") from None
     else:
         sys.stdout.write(text)
     return 0
@@ -293,7 +304,9 @@ def run_evaluate(args) -> int:
         raise Seq2SeqError("give exactly one of --task NAME or --data FILE")
     if args.task:
         seed = translator.settings.train.seed
-        pairs = _task_data(args.task, 1000, seed)["test"]
+        # The same train size as in training, so the test split is the one held out from it.
+        size = translator.info.get("data", {}).get("train_pairs", 20000)
+        pairs = _task_data(args.task, size, seed)["test"]
     else:
         pairs = _read_pairs(args, args.data, args.target_data)
     result = translator.evaluate(pairs, args.batch_size, args.beam_size, args.length_penalty)

@@ -64,6 +64,13 @@ class TrainSettings:
     length_step: int = 8               # padded lengths are multiples of this (few compiled shapes)
     max_minutes: float | None = None   # stop training after this much wall time (best weights kept)
 
+    def __post_init__(self):
+        for name in ("epochs", "batch_size", "length_step"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
+        if self.learning_rate <= 0:
+            raise ConfigError(f"learning_rate must be positive, got {self.learning_rate}")
+
 
 @dataclass
 class Settings:
@@ -98,7 +105,9 @@ class Settings:
             if key == "max_output_len":
                 data[key] = value
             elif len(sections) == 1 and name in data[sections[0]]:
-                data[sections[0]][name] = value
+                current = data[sections[0]][name]
+                # Dict settings (the tokenisers) take partial updates: {"lowercase": True}.
+                data[sections[0]][name] = {**current, **value} if isinstance(current, dict) else value
             else:
                 raise ConfigError(f"unknown setting {key!r}")
         return Settings.from_dict(data)

@@ -105,6 +105,7 @@ class MaskedCrossEntropy(keras.losses.Loss):
     """
 
     def __init__(self, label_smoothing: float = 0.0, name="masked_cross_entropy", **kwargs):
+        kwargs.pop("reduction", None)  # always "sum" of the per-token mean; present in saved configs
         super().__init__(name=name, reduction="sum", **kwargs)
         self.label_smoothing = label_smoothing
 

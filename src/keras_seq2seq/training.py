@@ -104,7 +104,11 @@ def check_writable(directory: Path) -> None:
 
 
 class BestModelSaver(keras.callbacks.Callback):
-    """Saves the whole model directory whenever the monitored loss improves."""
+    """Saves the whole model directory whenever the monitored loss improves.
+
+    It keeps the best weights too and puts them back when training ends, so the model in memory
+    and the final save are the best epoch's even without early stopping.
+    """
 
     def __init__(self, translator, directory: Path, monitor: str):
         super().__init__()
@@ -112,12 +116,18 @@ class BestModelSaver(keras.callbacks.Callback):
         self.directory = directory
         self.monitor = monitor
         self.best = math.inf
+        self.best_weights = None
+
+    def on_train_end(self, logs=None):
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
 
     def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get(self.monitor)
         if value is not None and value < self.best:
             self.best = value
             self.translator.info["checkpoint"] = {"epoch": epoch + 1, self.monitor: float(value)}
+            self.best_weights = self.model.get_weights()
             self.translator.save(self.directory)
 
 

@@ -95,6 +95,7 @@ class Translator:
                               None if dev is None else [_as_pair(p) for p in dev],
                               out_dir=None if out_dir is None else Path(out_dir), verbose=verbose)
         self.info["training"] = record
+        self._generators.clear()  # training may have set a new output length limit
         if out_dir is not None:
             self.save(out_dir)
         return record
@@ -164,6 +165,8 @@ class Translator:
                  length_penalty: float = 0.0) -> dict:
         """Scores on `pairs`, plus the outputs themselves under `"hypotheses"`."""
         pairs = [_as_pair(p) for p in pairs]
+        if not pairs:
+            raise Seq2SeqError("nothing to evaluate: no (source, target) pairs")
         started = time.perf_counter()
         hypotheses = self.translate([p.source for p in pairs], batch_size, beam_size, length_penalty)
         seconds = time.perf_counter() - started

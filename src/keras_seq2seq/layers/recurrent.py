@@ -91,7 +91,7 @@ class Recurrent(keras.layers.Layer):
             c = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(g)
             h = ops.sigmoid(o) * ops.tanh(c)
             return h, (h, c)
-        recurrent = recurrent + self.recurrent_bias
+        recurrent = recurrent + ops.cast(self.recurrent_bias, recurrent.dtype)
         x_r, x_z, x_n = ops.split(projected, 3, axis=-1)
         h_r, h_z, h_n = ops.split(recurrent, 3, axis=-1)
         r = ops.sigmoid(x_r + h_r)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from keras import ops
 
 from keras_seq2seq.search.loop import decode_loop
+from keras_seq2seq.text.vocabulary import BOS_ID, PAD_ID
 
 
 def filter_probabilities(logits, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0):
@@ -56,6 +57,9 @@ def sample_search(model, source_ids, uniforms, max_length: int, temperature: flo
     state, source = model.encode(source_ids)
 
     def choose(logits, step):
+        # <pad> and <bos> are never outputs; a hot sample could otherwise cut a sentence short.
+        ids = ops.expand_dims(ops.arange(ops.shape(logits)[-1]), 0)  # 1 x vocab
+        logits = ops.where((ids == PAD_ID) | (ids == BOS_ID), ops.full_like(logits, -1e9), logits)
         probs = filter_probabilities(logits, temperature, top_k, top_p)
         return inverse_cdf_choice(probs, ops.take(uniforms, step, axis=1))
 
