@@ -79,3 +79,11 @@ def test_batch_equals_single_and_length_penalty_reranks():
     raw = _teacher_forced_score(model, SOURCES[0], ids[0, 0])
     length = int(np.count_nonzero(ids[0, 0]))
     assert scores[0, 0] == pytest.approx(raw / ((5 + length) / 6), rel=1e-4)
+
+
+def test_all_padding_rows_produce_nothing():
+    model = _model(seed=6)
+    sources = np.concatenate([SOURCES[:2], np.zeros((1, SOURCES.shape[1]), "int32")])
+    ids, _ = Generator(model, MAX_LEN, beam_size=3).generate(sources)
+    assert np.all(ids[2] == 0)
+    np.testing.assert_array_equal(ids[:2], Generator(model, MAX_LEN, beam_size=3).generate(SOURCES[:2])[0])

@@ -79,3 +79,12 @@ def test_generator_sees_weights_updated_after_compilation():
     bias[EOS_ID] = 100.0
     model.decoder.output_layer.bias.assign(bias)
     assert np.all(generator.generate(sources)[0][:, 0, 0] == EOS_ID)
+
+
+def test_all_padding_rows_produce_nothing_and_do_not_change_the_others():
+    model = _model(seed=5)
+    sources = np.array([[4, 5, 6], [0, 0, 0], [7, 8, 0]], "int32")
+    ids, scores = Generator(model, MAX_LEN).generate(sources)
+    assert np.all(ids[1] == 0) and scores[1, 0] == 0.0
+    alone = Generator(model, MAX_LEN).generate(sources[[0, 2]])[0]
+    np.testing.assert_array_equal(ids[[0, 2]], alone)

@@ -43,7 +43,8 @@ def beam_search(model, source_ids, max_length: int, beam_size: int, alpha: float
     scores = ops.tile(ops.expand_dims(ops.concatenate(
         [ops.zeros((1,), "float32"), ops.full((k - 1,), NEG_INF, "float32")]), 0), (batch, 1))
     tokens = ops.full((batch * k,), BOS_ID, dtype="int32")
-    finished = ops.zeros((batch, k), dtype="bool")
+    # Empty sources (filler rows of a short batch) start finished: they never hold the loop up.
+    finished = ops.tile(ops.expand_dims(ops.all(ops.equal(source_ids, 0), axis=-1), 1), (1, k))
     output = ops.zeros((batch, k, max_length), dtype="int32")
     lengths = ops.zeros((batch, k), dtype="int32")
     offsets = ops.expand_dims(ops.arange(batch, dtype="int32") * k, 1)  # batch x 1
@@ -67,6 +68,9 @@ def beam_search(model, source_ids, max_length: int, beam_size: int, alpha: float
         state = tree.map_structure(lambda x: ops.take(x, rows, axis=0), state)
         output = ops.take_along_axis(output, ops.expand_dims(parent, -1), axis=1)
         was_finished = ops.take_along_axis(finished, parent, axis=1)
+        # Only padding follows a finished hypothesis (a tie among impossible candidates could
+        # otherwise pick another token for it).
+        chosen = ops.where(was_finished, PAD_ID, chosen)
         lengths = ops.take_along_axis(lengths, parent, axis=1) + ops.cast(ops.logical_not(was_finished), "int32")
         output = ops.where(positions == step, ops.expand_dims(chosen, -1), output)
         finished = ops.logical_or(was_finished, chosen == EOS_ID)

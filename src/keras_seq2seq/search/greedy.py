@@ -16,4 +16,10 @@ def greedy_search(model, source_ids, max_length: int):
         ops.shape(source_ids)[0],
         max_length,
         choose=lambda logits, step: ops.argmax(logits, axis=-1),
+        finished=empty_sources(source_ids),
     )
+
+
+def empty_sources(source_ids):
+    """Rows that are all padding: nothing to translate, so they start finished."""
+    return ops.all(ops.equal(source_ids, 0), axis=-1)

@@ -15,7 +15,8 @@ from keras import ops
 from keras_seq2seq.text.vocabulary import BOS_ID, EOS_ID, PAD_ID
 
 
-def decode_loop(step_fn: Callable, states, batch_size, max_length: int, choose: Callable):
+def decode_loop(step_fn: Callable, states, batch_size, max_length: int, choose: Callable,
+                finished=None):
     """Run `step_fn` until every sentence has ended.
 
     Returns `(ids, scores)`: `batch x max_length` token ids (0 after `<eos>`) and each sentence's
@@ -27,11 +28,14 @@ def decode_loop(step_fn: Callable, states, batch_size, max_length: int, choose: 
         batch_size: number of sentences.
         max_length: most tokens produced per sentence, `<eos>` included.
         choose: the policy, `(logits batch x vocab, step) -> token_ids batch`.
+        finished: optional `batch` booleans for rows that need no output (empty sources, the
+            filler rows of a short last batch); they emit padding and never hold the loop up.
     """
     positions = ops.expand_dims(ops.arange(max_length, dtype="int32"), 0)  # 1 x max_length
     tokens = ops.full((batch_size,), BOS_ID, dtype="int32")
     output = ops.zeros((batch_size, max_length), dtype="int32")
-    finished = ops.zeros((batch_size,), dtype="bool")
+    if finished is None:
+        finished = ops.zeros((batch_size,), dtype="bool")
     scores = ops.zeros((batch_size,), dtype="float32")
 
     def not_done(step, tokens, states, finished, output, scores):

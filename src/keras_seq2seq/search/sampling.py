@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from keras import ops
 
+from keras_seq2seq.search.greedy import empty_sources
 from keras_seq2seq.search.loop import decode_loop
 from keras_seq2seq.text.vocabulary import BOS_ID, PAD_ID
 
@@ -64,4 +65,5 @@ def sample_search(model, source_ids, uniforms, max_length: int, temperature: flo
         return inverse_cdf_choice(probs, ops.take(uniforms, step, axis=1))
 
     return decode_loop(lambda tokens, state: model.decode_step(tokens, state, source)[:2],
-                       state, ops.shape(source_ids)[0], max_length, choose)
+                       state, ops.shape(source_ids)[0], max_length, choose,
+                       finished=empty_sources(source_ids))
