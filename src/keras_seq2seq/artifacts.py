@@ -47,6 +47,19 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
+def read_text_file(path: Path, error: type[Exception], what: str = "file") -> str:
+    """UTF-8 text of `path` (a BOM is dropped); anything wrong raises `error` naming the path."""
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise error(f"{path}: {what} not found") from None
+    except UnicodeDecodeError as bad:
+        raise error(f"{path}: not valid UTF-8 ({bad.reason} at byte {bad.start})") from None
+    except OSError as bad:
+        raise error(f"{path}: cannot read ({bad.strerror})") from None
+
+
 def save_keras_model(model: keras.Model, directory: Path) -> None:
     """Save `model` as `directory/model.keras`, atomically."""
     directory = Path(directory)

@@ -253,14 +253,9 @@ def run_translate(args) -> int:
 
     translator = Translator.load(args.model)
     if args.input:
-        try:
-            lines = Path(args.input).read_text(encoding="utf-8-sig").splitlines()
-        except FileNotFoundError:
-            raise Seq2SeqError(f"{args.input}: file not found") from None
-        except OSError as error:
-            raise Seq2SeqError(f"{args.input}: cannot read ({error.strerror})") from None
-        except UnicodeDecodeError as error:
-            raise Seq2SeqError(f"{args.input}: not valid UTF-8 ({error.reason} at byte {error.start})") from None
+        from keras_seq2seq.artifacts import read_text_file
+
+        lines = read_text_file(Path(args.input), Seq2SeqError).splitlines()
     else:
         try:
             lines = sys.stdin.buffer.read().decode("utf-8-sig").splitlines()

@@ -101,7 +101,3 @@ class TrainingBatches(keras.utils.PyDataset):
         if self.shuffle:
             self.batches = self._plan()
 
-    @property
-    def target_tokens(self) -> int:
-        """Real target tokens per epoch (for tokens/s figures)."""
-        return int(self.target_lengths.sum())

@@ -40,7 +40,6 @@ class Generator(keras.Model):
         self.sampling = dict(sampling) if sampling is not None else None
         if self.sampling is not None and beam_size != 1:
             raise ValueError("sampling draws one hypothesis per sentence; use beam_size=1 with it")
-        self.traced_shapes: set[tuple[int, int]] = set()
 
     def call(self, inputs):
         if self.sampling is not None:
@@ -54,7 +53,6 @@ class Generator(keras.Model):
         return beam_search(self.model, source_ids, self.max_length, self.beam_size, self.length_penalty)
 
     def generate(self, source_ids: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-        self.traced_shapes.add(tuple(source_ids.shape))
         inputs = source_ids
         if self.sampling is not None:
             uniforms = np.random.default_rng(seed).random((len(source_ids), self.max_length), np.float32)

@@ -125,13 +125,7 @@ class Vocabulary:
 
     @classmethod
     def load(cls, path: str | Path) -> "Vocabulary":
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise VocabularyError(f"{path}: vocabulary file not found") from None
-        except UnicodeDecodeError as error:
-            raise VocabularyError(f"{path}: not UTF-8 text (byte {error.start})") from None
-        except OSError as error:
-            raise VocabularyError(f"{path}: cannot read ({error.strerror})") from None
+        from keras_seq2seq.artifacts import read_text_file
+
+        text = read_text_file(path, VocabularyError, what="vocabulary file")
         return cls.from_json(text, source=str(path))
