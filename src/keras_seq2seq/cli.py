@@ -13,11 +13,13 @@ Every expected failure (bad corpus line, bad option, broken model directory) end
 from __future__ import annotations
 
 import argparse
+import importlib
 import random
 import sys
 import time
 from pathlib import Path
 
+from keras_seq2seq.commands import MODULES
 from keras_seq2seq.config import ATTENTION_KINDS, PRESETS
 from keras_seq2seq.errors import Seq2SeqError
 
@@ -122,8 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--epochs", type=int, help="most epochs (default: the task preset's)")
     demo.add_argument("--seed", type=int, default=0, help="random seed")
 
-    tasks = _command(commands, "tasks", run_tasks, "list the built-in tasks with examples")
-    del tasks
+    _command(commands, "tasks", run_tasks, "list the built-in tasks with examples")
+    for name in MODULES:
+        importlib.import_module(f"keras_seq2seq.commands.{name}").register(commands, _command)
     return parser
 
 
