@@ -12,6 +12,7 @@ cannot carry code.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -23,6 +24,7 @@ RESERVED = (PAD, UNK, BOS, EOS)
 PAD_ID, UNK_ID, BOS_ID, EOS_ID = range(4)
 FORMAT = "keras-seq2seq-vocabulary"
 FORMAT_VERSION = 1
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class Vocabulary:
@@ -36,6 +38,8 @@ class Vocabulary:
         for i, token in enumerate(tokens):
             if not isinstance(token, str) or token == "":
                 raise VocabularyError(f"token {i} is not a non-empty string: {token!r}")
+            if _LONE_SURROGATE.search(token):  # it could never be saved as UTF-8
+                raise VocabularyError(f"token {i} contains a lone surrogate, not text: {token!r}")
             if token in index:
                 raise VocabularyError(f"token {token!r} appears twice (ids {index[token]} and {i})")
             index[token] = i
@@ -106,6 +110,8 @@ class Vocabulary:
             data = json.loads(text)
         except json.JSONDecodeError as error:
             raise VocabularyError(f"{source}: not valid JSON (line {error.lineno}: {error.msg})") from None
+        except (ValueError, RecursionError) as error:  # a 5,000-digit number; arrays nested 10,000 deep
+            raise VocabularyError(f"{source}: not a vocabulary ({type(error).__name__}: {error})") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise VocabularyError(f"{source}: not a keras-seq2seq vocabulary (no \"format\": \"{FORMAT}\")")
         if data.get("version") != FORMAT_VERSION:
