@@ -1,0 +1,74 @@
+"""`seq2seq serve --model DIR [--model NAME=DIR ...]`: translate over HTTP, with a page at `/`.
+
+    seq2seq serve --model runs/dates                       # http://127.0.0.1:8000/
+    seq2seq serve --model spa=runs/spa-eng --model dates=runs/dates --port 8080
+    curl -s localhost:8000/v1/translate -H 'content-type: application/json' -d '{"text": "May 4, 1999"}'
+
+Sentences from concurrent requests are decoded together (see `serving/batcher.py`);
+`--max-batch-delay-ms 0` turns that off. Ctrl-C or SIGTERM stops taking connections, answers the
+requests in flight, then exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(commands, command) -> None:
+    serve = command(commands, "serve", run_serve, "serve models over HTTP: a JSON API and a page")
+    serve.add_argument("--model", action="append", required=True, metavar="[NAME=]DIR",
+                       help="model directory to serve, optionally named (repeat for several; "
+                            "the first is the default)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
+    group = serve.add_argument_group("batching")
+    group.add_argument("--max-batch", type=_positive_int, default=64,
+                       help="most sentences decoded together in one call")
+    group.add_argument("--max-batch-delay-ms", type=_non_negative_float, default=5.0,
+                       help="how long a request waits for others to join its batch; 0: no batching")
+    group = serve.add_argument_group("limits per request (larger requests get a 4xx JSON error)")
+    group.add_argument("--max-sentences", type=_positive_int, default=64, help="sentences per request")
+    group.add_argument("--max-chars", type=_positive_int, default=1000, help="characters per sentence")
+    group.add_argument("--max-body-bytes", type=_positive_int, default=64 * 1024, help="request body size")
+    group.add_argument("--max-beam-size", type=_positive_int, default=16, help="largest beam_size")
+    serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"),
+                       help="uvicorn's log level (info logs each request)")
+
+
+def run_serve(args) -> int:
+    import uvicorn
+
+    from keras_seq2seq.serving import Limits, create_app, load_models
+
+    limits = Limits(max_body_bytes=args.max_body_bytes, max_sentences=args.max_sentences,
+                    max_chars=args.max_chars, max_beam_size=args.max_beam_size)
+    models = load_models(args.model)
+    app = create_app(models, limits, max_batch=args.max_batch, max_delay=args.max_batch_delay_ms / 1000)
+    for model in models.values():
+        print(f"model {model.name!r}: {model.directory}", file=sys.stderr)
+    batching = (f"batches of up to {args.max_batch} sentences, {args.max_batch_delay_ms:g} ms wait"
+                if app.state.batcher.batching else "no batching")
+    print(f"serving on http://{args.host}:{args.port}/ (API docs at /docs; {batching})", file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value

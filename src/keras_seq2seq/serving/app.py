@@ -1,0 +1,220 @@
+"""The HTTP server: routes, error responses, and the page, around one `DynamicBatcher`.
+
+    POST /v1/translate   {"text": "..." | ["...", ...], "model"?, "beam_size"?, "n_best"?, "sample"?, ...}
+                         -> {"model", "translations": [best text per sentence], "scores": [...],
+                             "n_best": [[{"text", "score"}, ...] per sentence] (when n_best > 1)}
+    GET  /v1/models      the loaded models, described (see registry.ServedModel.describe)
+    GET  /v1/health      "ok", and the batcher's counts of requests, sentences and decode calls
+    GET  /               the page (static/index.html); OpenAPI docs at /docs
+
+Every error body is `{"error": "<what was wrong>"}` (plus `"details"` for schema errors).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from keras_seq2seq.serving.batcher import BatcherClosed, DynamicBatcher
+from keras_seq2seq.serving.limits import (Limits, RequestError, SearchOptions, TranslateRequest,
+                                          check_translate, sentences_of)
+from keras_seq2seq.serving.registry import ServedModel
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def decode_rows(count: int, max_batch: int) -> int:
+    """Rows to pad a decode batch to: 1, 4, 16, 64… (few compiled shapes, little padding)."""
+    rows = 1
+    while rows < count:
+        rows *= 4
+    return max(1, min(rows, max_batch))
+
+
+def make_decoder(models: dict[str, ServedModel], max_batch: int):
+    """The batcher's `run_batch`: one `translate_n_best` call for a key's combined sentences."""
+
+    def run_batch(key: tuple, texts: list[str]) -> list:
+        name, options = key[:2]  # (name, options[, token that keeps a sampled request alone])
+        translator = models[name].translator
+        rows = decode_rows(len(texts), max_batch)
+        if options.attention:
+            return translator.align(texts, beam_size=options.beam_size)
+        # Every hypothesis the beam kept; each request takes the n_best it asked for.
+        return translator.translate_n_best(texts, n_best=options.beam_size, batch_size=rows,
+                                           beam_size=options.beam_size,
+                                           length_penalty=options.length_penalty,
+                                           sampling=options.sampling_dict(), seed=options.seed)
+
+    return run_batch
+
+
+def create_app(models: dict[str, ServedModel], limits: Limits | None = None, max_batch: int = 64,
+               max_delay: float = 0.005) -> FastAPI:
+    """A FastAPI app serving `models` (the first is the default); the batcher runs in its lifespan."""
+    if not models:
+        raise ValueError("a server needs at least one model")
+    limits = limits or Limits()
+    default_model = next(iter(models))
+    batcher = DynamicBatcher(make_decoder(models, max_batch), max_batch=max_batch, max_delay=max_delay)
+    started = time.time()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        batcher.start()
+        yield
+        # uvicorn has answered the requests in flight; finish anything still queued, then stop.
+        await asyncio.to_thread(batcher.close)
+
+    app = FastAPI(title="keras-seq2seq", version="1", lifespan=lifespan,
+                  description="Translate with trained keras-seq2seq models. Sentences from concurrent "
+                              "requests are decoded together (dynamic batching).")
+    app.state.batcher = batcher
+    app.state.limits = limits
+    app.add_middleware(BodySizeLimit, max_bytes=limits.max_body_bytes)
+    _add_error_handlers(app, limits)
+
+    @app.post("/v1/translate")
+    async def translate(request: TranslateRequest) -> dict:
+        name = request.model or default_model
+        if name not in models:
+            raise RequestError(404, f"model: no model named {name!r}; this server has "
+                                    f"{', '.join(repr(n) for n in models)}")
+        options = check_translate(request, limits)
+        if options.attention and not models[name].describe()["has_attention"]:
+            raise RequestError(422, f"attention: model {name!r} has no attention to show")
+        texts = sentences_of(request)
+        key = (name, options)
+        if options.sampling is not None:
+            key = (name, options, object())  # sampled requests decode alone: their seed repeats them
+        try:
+            results = await batcher.submit(key, texts)
+        except BatcherClosed:
+            raise RequestError(503, "the server is shutting down; retry on another instance") from None
+        if options.attention:
+            return _alignment_response(name, results)
+        response = {"model": name,
+                    "translations": [hypotheses[0][0] for hypotheses in results],
+                    "scores": [hypotheses[0][1] for hypotheses in results]}
+        if request.n_best > 1:
+            response["n_best"] = [[{"text": text, "score": score} for text, score in hypotheses[: request.n_best]]
+                                  for hypotheses in results]
+        return response
+
+    @app.get("/v1/models")
+    async def list_models() -> dict:
+        return {"default": default_model, "models": [m.describe() for m in models.values()],
+                "limits": limits.__dict__}
+
+    @app.get("/v1/health")
+    async def health() -> dict:
+        return {"status": "ok", "models": list(models), "uptime_seconds": round(time.time() - started, 1),
+                "batching": batcher.batching, "max_batch": max_batch,
+                "max_batch_delay_ms": max_delay * 1000, "batcher": batcher.stats.as_dict()}
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html")
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
+
+
+def _alignment_response(name: str, alignments: list) -> dict:
+    return {"model": name,
+            "translations": [a.text for a in alignments],
+            "scores": [float(a.score) if getattr(a, "score", None) is not None else None for a in alignments],
+            "attention": [{"source_tokens": list(a.source_tokens), "target_tokens": list(a.target_tokens),
+                           "weights": [[round(float(w), 4) for w in row] for row in a.weights]}
+                          for a in alignments]}
+
+
+def _error(status: int, message: str, **extra) -> JSONResponse:
+    return JSONResponse({"error": message, **extra}, status_code=status)
+
+
+def _add_error_handlers(app: FastAPI, limits: Limits) -> None:
+    @app.exception_handler(RequestError)
+    async def request_error(request: Request, error: RequestError) -> JSONResponse:
+        return _error(error.status, error.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = error.errors()
+        for problem in problems:
+            if problem.get("type") == "json_invalid":
+                ctx = problem.get("ctx", {})
+                return _error(400, f"the body is not valid JSON ({ctx.get('error', 'parse error')})")
+        details = [{"field": ".".join(str(p) for p in problem.get("loc", ())[1:]) or "body",
+                    "problem": problem.get("msg", "invalid")} for problem in problems]
+        summary = "; ".join(f"{d['field']}: {d['problem']}" for d in details[:3])
+        return _error(422, summary, details=details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 413:
+            return _error(413, f"the request body is larger than {limits.max_body_bytes} bytes")
+        return _error(error.status_code, str(error.detail))
+
+
+class _BodyTooLarge(StarletteHTTPException):
+    def __init__(self):
+        super().__init__(413)
+
+
+class BodySizeLimit:
+    """ASGI middleware: refuse bodies over `max_bytes` with 413 before they are read into memory.
+
+    A declared Content-Length is checked before the app runs; a chunked body is counted as it
+    streams in, and the app's body reader gets a 413 `HTTPException` once it passes the limit.
+    """
+
+    def __init__(self, app, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers", [])).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            return await self._refuse(send)
+        received = 0
+        started = False
+
+        async def counted_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        async def tracked_send(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, tracked_send)
+        except _BodyTooLarge:
+            if started:
+                raise
+            await self._refuse(send)
+
+    async def _refuse(self, send):
+        body = json.dumps({"error": f"the request body is larger than {self.max_bytes} bytes"}).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,120 @@
+"""What a request may ask for, and the clear error it gets when it asks for too much.
+
+Bad input is the client's mistake, so it gets a 4xx with a one-line JSON message that says what
+was wrong and what is allowed, never a 500:
+
+    413  the body is larger than `max_body_bytes`
+    400  the body is not JSON at all
+    422  JSON of the wrong shape or type, too many sentences, a sentence too long, an option out of range
+    404  a model name the server does not have
+
+`TranslateRequest` checks types (pydantic, strict: `"5"` is not a beam size); `check_translate`
+then checks the values against the server's `Limits` and returns the `SearchOptions` to decode with.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-request limits; the defaults keep one request to about one decode batch."""
+
+    max_body_bytes: int = 64 * 1024   # request body, in bytes
+    max_sentences: int = 64           # sentences in one request's "text" list
+    max_chars: int = 1000             # characters in one sentence
+    max_beam_size: int = 16           # beam_size (n_best is at most beam_size)
+
+
+class RequestError(Exception):
+    """A request the server will not serve: an HTTP status and a message for the client."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+Number = StrictInt | StrictFloat
+
+
+class TranslateRequest(BaseModel):
+    """The body of `POST /v1/translate`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: StrictStr | list[StrictStr] = Field(
+        description="one sentence, or a list of sentences translated independently",
+        examples=["3rd of March, 2021"])
+    model: StrictStr | None = Field(None, description="model name from /v1/models; default: the first")
+    beam_size: StrictInt = Field(1, description="hypotheses kept per sentence; 1 is greedy search")
+    n_best: StrictInt = Field(1, description="outputs returned per sentence, best first (at most beam_size)")
+    length_penalty: Number = Field(0.0, description="GNMT length penalty alpha for beam search")
+    sample: StrictBool = Field(False, description="draw tokens from the model's distribution instead of searching")
+    temperature: Number = Field(1.0, description="sampling: below 1 sharpens, above 1 flattens")
+    top_k: StrictInt = Field(0, description="sampling: draw from the k most likely tokens only (0: all)")
+    top_p: Number = Field(1.0, description="sampling: draw from the smallest set holding this much probability")
+    seed: StrictInt = Field(0, description="sampling: the same seed repeats the same samples")
+    attention: StrictBool = Field(False, description="also return attention weights (models with attention)")
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """How to decode; requests with equal options (and model) can share one decode call."""
+
+    beam_size: int = 1
+    length_penalty: float = 0.0
+    sampling: tuple | None = None   # sorted (name, value) pairs, hashable
+    seed: int = 0
+    attention: bool = False
+
+    def sampling_dict(self) -> dict | None:
+        return None if self.sampling is None else dict(self.sampling)
+
+
+def sentences_of(request: TranslateRequest) -> list[str]:
+    return [request.text] if isinstance(request.text, str) else list(request.text)
+
+
+def check_translate(request: TranslateRequest, limits: Limits) -> SearchOptions:
+    """Raise `RequestError(422, …)` for the first value outside what this server accepts."""
+    texts = sentences_of(request)
+    if not texts:
+        raise RequestError(422, "text: give a sentence or a non-empty list of sentences")
+    if len(texts) > limits.max_sentences:
+        raise RequestError(422, f"text: {len(texts)} sentences; this server takes at most "
+                                f"{limits.max_sentences} per request")
+    for i, text in enumerate(texts):
+        if len(text) > limits.max_chars:
+            where = "text" if isinstance(request.text, str) else f"text[{i}]"
+            raise RequestError(422, f"{where}: {len(text)} characters; at most {limits.max_chars} "
+                                    f"per sentence")
+    if not 1 <= request.beam_size <= limits.max_beam_size:
+        raise RequestError(422, f"beam_size: must be between 1 and {limits.max_beam_size}, "
+                                f"got {request.beam_size}")
+    if not 1 <= request.n_best <= request.beam_size:
+        raise RequestError(422, f"n_best: must be between 1 and beam_size ({request.beam_size}), "
+                                f"got {request.n_best}")
+    if not math.isfinite(request.length_penalty) or request.length_penalty < 0:
+        raise RequestError(422, f"length_penalty: must be a number >= 0, got {request.length_penalty}")
+    sampling = None
+    if request.sample:
+        if request.beam_size != 1:
+            raise RequestError(422, "sample: draws one output per sentence; leave beam_size at 1")
+        if not (math.isfinite(request.temperature) and request.temperature > 0):
+            raise RequestError(422, f"temperature: must be > 0, got {request.temperature}")
+        if request.top_k < 0:
+            raise RequestError(422, f"top_k: must be >= 0 (0: no limit), got {request.top_k}")
+        if not 0 < request.top_p <= 1:
+            raise RequestError(422, f"top_p: must be in (0, 1], got {request.top_p}")
+        sampling = (("temperature", float(request.temperature)), ("top_k", request.top_k),
+                    ("top_p", float(request.top_p)))
+    if request.attention and (request.sample or request.beam_size != 1):
+        raise RequestError(422, "attention: weights come from greedy search; use beam_size 1 "
+                                "without sample")
+    return SearchOptions(request.beam_size, float(request.length_penalty), sampling,
+                         request.seed if request.sample else 0, request.attention)

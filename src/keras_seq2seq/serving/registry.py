@@ -1,0 +1,76 @@
+"""The models a server holds: loaded once at start, named, and described for `GET /v1/models`.
+
+`--model runs/dates` serves the directory under its own name (`dates`); `--model fast=runs/dates`
+chooses the name. The first model is the default for requests that do not name one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from keras_seq2seq.errors import ConfigError
+
+
+@dataclass
+class ServedModel:
+    name: str
+    directory: Path
+    translator: object  # keras_seq2seq.translator.Translator (imported lazily: keras is heavy)
+
+    def describe(self) -> dict:
+        """What a client needs to pick a model: languages, tokenisers, sizes, recorded quality."""
+        t = self.translator
+        data = t.info.get("data", {})
+        training = t.info.get("training", {})
+        source_lang = data.get("source_lang")
+        m = t.settings.model
+        return {
+            "name": self.name,
+            "directory": str(self.directory),
+            "task": data.get("task"),
+            # Tatoeba/Anki files hold English first: any other source language translates to English.
+            "languages": {"source": source_lang,
+                          "target": "eng" if source_lang and source_lang != "eng" else None},
+            "source_tokenizer": t.settings.text.source_tokenizer,
+            "target_tokenizer": t.settings.text.target_tokenizer,
+            "source_vocab_size": len(t.source_vocab),
+            "target_vocab_size": len(t.target_vocab),
+            "architecture": {"cell": m.cell, "units": m.units, "layers": m.num_layers,
+                             "attention": m.attention, "bidirectional": m.bidirectional},
+            "has_attention": m.attention != "none",
+            # The page can draw attention maps when the model has attention to show.
+            "attention_maps": m.attention != "none" and hasattr(t, "align"),
+            "max_output_len": t.max_output_len,
+            # As recorded in config.json at training time; null when the run did not record it.
+            "dev_bleu": training.get("dev_bleu", t.info.get("dev_bleu")),
+            "best_dev_loss": training.get("best_val_loss"),
+            "trained_epochs": training.get("epochs"),
+        }
+
+
+def parse_model_specs(specs: list[str]) -> list[tuple[str, Path]]:
+    """`["runs/dates", "spa=runs/spa-eng"]` -> `[("dates", …), ("spa", …)]`; names must differ."""
+    parsed: list[tuple[str, Path]] = []
+    for spec in specs:
+        name, sep, directory = spec.partition("=")
+        if not sep:
+            directory = spec
+            name = Path(spec.rstrip("/\\")).name or spec
+        if not name or not directory:
+            raise ConfigError(f"--model {spec!r}: expected DIR or NAME=DIR")
+        if any(name == other for other, _ in parsed):
+            raise ConfigError(f"--model {spec!r}: the name {name!r} is used twice; "
+                              f"name them with NAME=DIR")
+        parsed.append((name, Path(directory)))
+    if not parsed:
+        raise ConfigError("give at least one --model DIR")
+    return parsed
+
+
+def load_models(specs: list[str]) -> dict[str, ServedModel]:
+    """Load every model directory (a `ModelFileError` names the one that is broken)."""
+    from keras_seq2seq.translator import Translator
+
+    return {name: ServedModel(name, directory, Translator.load(directory))
+            for name, directory in parse_model_specs(specs)}

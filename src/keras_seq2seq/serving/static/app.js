@@ -1,0 +1,108 @@
+// The page's only script: load the models, send the text, show translations, n-best lists and
+// attention maps. Plain DOM code, no framework and no build step.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+let models = {};
+
+function element(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  Object.assign(node, attributes);
+  node.append(...children);
+  return node;
+}
+
+function setStatus(text, isError = false) {
+  $("status").textContent = text;
+  $("status").className = isError ? "error" : "";
+}
+
+async function loadModels() {
+  const response = await fetch("/v1/models");
+  const body = await response.json();
+  for (const model of body.models) {
+    models[model.name] = model;
+    $("model").append(element("option", { value: model.name, textContent: model.name }));
+  }
+  $("model").value = body.default;
+  $("beam").max = body.limits.max_beam_size;
+  $("nbest").max = body.limits.max_beam_size;
+  showModel();
+}
+
+function showModel() {
+  const model = models[$("model").value];
+  if (!model) return;
+  const languages = model.languages.source ? `${model.languages.source} → ${model.languages.target || "?"}, ` : "";
+  const task = model.task ? `task ${model.task}, ` : "";
+  const arch = model.architecture;
+  const bleu = model.dev_bleu == null ? "" : `, dev BLEU ${model.dev_bleu.toFixed(1)}`;
+  $("model-info").textContent = `${task}${languages}${arch.cell} ${arch.layers}×${arch.units}, ` +
+    `attention ${arch.attention}, vocabularies ${model.source_vocab_size}/${model.target_vocab_size}${bleu}`;
+  $("attention-option").hidden = !(model.has_attention && model.attention_maps);
+  if ($("attention-option").hidden) $("attention").checked = false;
+}
+
+function heatmap(map) {
+  // Rows: target tokens; columns: source tokens; darker = more attention.
+  const head = element("tr", {}, element("th"));
+  for (const token of map.source_tokens) head.append(element("th", { textContent: token }));
+  const rows = map.weights.map((weights, i) => {
+    const row = element("tr", {}, element("th", { textContent: map.target_tokens[i] }));
+    for (const w of weights) {
+      row.append(element("td", { title: w.toFixed(3), style: `background: rgba(36, 80, 170, ${w})` }));
+    }
+    return row;
+  });
+  return element("table", { className: "heatmap" }, element("thead", {}, head), element("tbody", {}, ...rows));
+}
+
+function render(sentences, body) {
+  const results = $("results");
+  results.replaceChildren();
+  sentences.forEach((sentence, i) => {
+    const card = element("div", { className: "result" },
+      element("p", { className: "source", textContent: sentence }),
+      element("p", { className: "translation", textContent: body.translations[i] }));
+    if (body.n_best) {
+      const rows = body.n_best[i].map((hypothesis, rank) => element("tr", {},
+        element("td", { textContent: `${rank + 1}.` }),
+        element("td", { className: "hypothesis", textContent: hypothesis.text }),
+        element("td", { className: "score", textContent: hypothesis.score.toFixed(3) })));
+      card.append(element("table", { className: "nbest" }, element("tbody", {}, ...rows)));
+    }
+    if (body.attention) card.append(heatmap(body.attention[i]));
+    results.append(card);
+  });
+}
+
+async function translate(event) {
+  event.preventDefault();
+  const sentences = $("source").value.split("\n").map((s) => s.trim()).filter((s) => s);
+  if (!sentences.length) { setStatus("Type a sentence first.", true); return; }
+  const attention = $("attention").checked;
+  const beam = attention ? 1 : Number($("beam").value);
+  const request = { text: sentences, model: $("model").value, beam_size: beam,
+                    n_best: Math.min(Number($("nbest").value), beam), attention };
+  $("translate").disabled = true;
+  setStatus("Translating…");
+  const started = performance.now();
+  try {
+    const response = await fetch("/v1/translate", {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(request) });
+    const body = await response.json();
+    if (!response.ok) { setStatus(`Error ${response.status}: ${body.error}`, true); return; }
+    render(sentences, body);
+    setStatus(`${sentences.length} sentence${sentences.length > 1 ? "s" : ""} in ` +
+              `${Math.round(performance.now() - started)} ms with ${body.model}` +
+              (attention ? " (greedy search for the attention map)" : ""));
+  } catch (error) {
+    setStatus(`Could not reach the server: ${error}`, true);
+  } finally {
+    $("translate").disabled = false;
+  }
+}
+
+$("form").addEventListener("submit", translate);
+$("model").addEventListener("change", showModel);
+loadModels().catch((error) => setStatus(`Could not load the models: ${error}`, true));

@@ -1,0 +1,20 @@
+"""A tiny trained model directory shared by the serving tests (trained once per session)."""
+
+import pytest
+
+from keras_seq2seq.data.tasks import task_splits
+from keras_seq2seq.translator import Translator
+
+# One epoch of a 32-unit model: it will not translate dates well, but it decodes like any model.
+# length_step=32 pads every dates sentence to one length: one compiled program per decode shape.
+TINY_SETTINGS = dict(epochs=1, units=32, embedding_dim=16, batch_size=64, learning_rate=1e-2,
+                     attention="luong-dot", length_step=32)
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory):
+    splits = task_splits("dates", train=2000, dev=10, test=10, seed=0)
+    out = tmp_path_factory.mktemp("served-model")
+    Translator.train(splits["train"], preset="dates", out_dir=out, verbose=0,
+                     info={"data": {"task": "dates", "train_pairs": 2000}}, **TINY_SETTINGS)
+    return out
