@@ -7,6 +7,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from keras_seq2seq.cli import main
+from keras_seq2seq.data.tasks import task_splits
+from keras_seq2seq.translator import Translator
 from keras_seq2seq.serving import Limits, create_app, load_models
 from keras_seq2seq.serving.registry import parse_model_specs
 from keras_seq2seq.errors import ConfigError
@@ -18,8 +20,17 @@ LIMITS = Limits(max_body_bytes=2000, max_sentences=5, max_chars=40, max_beam_siz
 
 
 @pytest.fixture(scope="module")
-def models(model_dir):
-    return load_models([str(model_dir), f"second={model_dir}"])
+def plain_dir(tmp_path_factory):
+    """An untrained model without attention (requests to it are refused before decoding)."""
+    out = tmp_path_factory.mktemp("plain-model")
+    Translator.create(task_splits("dates", train=50, dev=1, test=1)["train"], preset_name="dates",
+                      units=8, embedding_dim=8).save(out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def models(model_dir, plain_dir):
+    return load_models([str(model_dir), f"second={model_dir}", f"plain={plain_dir}"])
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +81,19 @@ def test_sampling_repeats_with_the_same_seed(client):
     assert first.json() == again.json()
 
 
+def test_attention_maps_come_with_the_best_output(client, models):
+    response = post(client, {"text": SENTENCES[:2], "attention": True})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["translations"] == next(iter(models.values())).translator.translate(SENTENCES[:2])
+    for sentence, text, attention in zip(SENTENCES, body["translations"], body["attention"]):
+        assert "".join(attention["source_tokens"]) == sentence  # the char tokeniser keeps spaces
+        assert "".join(t for t in attention["target_tokens"] if t != "<eos>") == text
+        weights = attention["weights"]
+        assert len(weights) == len(attention["target_tokens"])
+        assert all(len(row) == len(sentence) and abs(sum(row) - 1) < 0.01 for row in weights)
+
+
 def test_concurrent_requests_are_decoded_together(client, models):
     before = client.get("/v1/health").json()["batcher"]
     texts = [[s] for s in SENTENCES]
@@ -90,19 +114,20 @@ def test_concurrent_requests_are_decoded_together(client, models):
 def test_models_are_described(client, model_dir):
     body = client.get("/v1/models").json()
     assert body["default"] == model_dir.name
-    assert [m["name"] for m in body["models"]] == [model_dir.name, "second"]
+    assert [m["name"] for m in body["models"]] == [model_dir.name, "second", "plain"]
     model = body["models"][0]
     assert model["task"] == "dates"
     assert model["source_tokenizer"]["kind"] == "char"
     assert model["source_vocab_size"] > 10 and model["target_vocab_size"] > 10
     assert model["architecture"]["units"] == 32 and model["has_attention"]
+    assert not body["models"][2]["has_attention"]
     assert "dev_bleu" in model  # null unless training recorded it
     assert body["limits"]["max_sentences"] == LIMITS.max_sentences
 
 
 def test_health(client, model_dir):
     body = client.get("/v1/health").json()
-    assert body["status"] == "ok" and body["models"] == [model_dir.name, "second"]
+    assert body["status"] == "ok" and body["models"] == [model_dir.name, "second", "plain"]
     assert body["batching"] is True and body["max_batch"] == 4
 
 
@@ -131,6 +156,8 @@ def test_the_page_and_the_api_docs_are_served(client):
     ({"text": "x", "beam_size": "5"}, 422, "beam_size"),
     ({"text": 5}, 422, "text"),
     ({"text": "x", "colour": "red"}, 422, "colour"),
+    ({"text": "x", "attention": True, "beam_size": 2, "n_best": 2}, 422, "leave n_best at 1"),
+    ({"text": "x", "attention": True, "model": "plain"}, 422, "has no attention"),
     ({}, 422, "text"),
 ])
 def test_bad_requests_get_a_clear_json_error(client, body, status, message):

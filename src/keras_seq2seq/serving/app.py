@@ -47,8 +47,10 @@ def make_decoder(models: dict[str, ServedModel], max_batch: int):
         name, options = key[:2]  # (name, options[, token that keeps a sampled request alone])
         translator = models[name].translator
         rows = decode_rows(len(texts), max_batch)
-        if options.attention:
-            return translator.align(texts, beam_size=options.beam_size)
+        if options.attention:  # the best output with its attention matrix (target x source)
+            return translator.align(texts, beam_size=options.beam_size, batch_size=rows,
+                                    length_penalty=options.length_penalty,
+                                    sampling=options.sampling_dict(), seed=options.seed)
         # Every hypothesis the beam kept; each request takes the n_best it asked for.
         return translator.translate_n_best(texts, n_best=options.beam_size, batch_size=rows,
                                            beam_size=options.beam_size,
@@ -132,7 +134,7 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None, max
 def _alignment_response(name: str, alignments: list) -> dict:
     return {"model": name,
             "translations": [a.text for a in alignments],
-            "scores": [float(a.score) if getattr(a, "score", None) is not None else None for a in alignments],
+            "scores": [a.score for a in alignments],
             "attention": [{"source_tokens": list(a.source_tokens), "target_tokens": list(a.target_tokens),
                            "weights": [[round(float(w), 4) for w in row] for row in a.weights]}
                           for a in alignments]}

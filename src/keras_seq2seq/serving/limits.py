@@ -113,8 +113,7 @@ def check_translate(request: TranslateRequest, limits: Limits) -> SearchOptions:
             raise RequestError(422, f"top_p: must be in (0, 1], got {request.top_p}")
         sampling = (("temperature", float(request.temperature)), ("top_k", request.top_k),
                     ("top_p", float(request.top_p)))
-    if request.attention and (request.sample or request.beam_size != 1):
-        raise RequestError(422, "attention: weights come from greedy search; use beam_size 1 "
-                                "without sample")
+    if request.attention and request.n_best != 1:
+        raise RequestError(422, "attention: maps come with the best output only; leave n_best at 1")
     return SearchOptions(request.beam_size, float(request.length_penalty), sampling,
                          request.seed if request.sample else 0, request.attention)

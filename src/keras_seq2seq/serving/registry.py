@@ -38,9 +38,7 @@ class ServedModel:
             "target_vocab_size": len(t.target_vocab),
             "architecture": {"cell": m.cell, "units": m.units, "layers": m.num_layers,
                              "attention": m.attention, "bidirectional": m.bidirectional},
-            "has_attention": m.attention != "none",
-            # The page can draw attention maps when the model has attention to show.
-            "attention_maps": m.attention != "none" and hasattr(t, "align"),
+            "has_attention": m.attention != "none",  # /v1/translate can return attention maps
             "max_output_len": t.max_output_len,
             # As recorded in config.json at training time; null when the run did not record it.
             "dev_bleu": training.get("dev_bleu", t.info.get("dev_bleu")),

@@ -39,7 +39,7 @@ function showModel() {
   const bleu = model.dev_bleu == null ? "" : `, dev BLEU ${model.dev_bleu.toFixed(1)}`;
   $("model-info").textContent = `${task}${languages}${arch.cell} ${arch.layers}×${arch.units}, ` +
     `attention ${arch.attention}, vocabularies ${model.source_vocab_size}/${model.target_vocab_size}${bleu}`;
-  $("attention-option").hidden = !(model.has_attention && model.attention_maps);
+  $("attention-option").hidden = !model.has_attention;
   if ($("attention-option").hidden) $("attention").checked = false;
 }
 
@@ -81,9 +81,10 @@ async function translate(event) {
   const sentences = $("source").value.split("\n").map((s) => s.trim()).filter((s) => s);
   if (!sentences.length) { setStatus("Type a sentence first.", true); return; }
   const attention = $("attention").checked;
-  const beam = attention ? 1 : Number($("beam").value);
-  const request = { text: sentences, model: $("model").value, beam_size: beam,
-                    n_best: Math.min(Number($("nbest").value), beam), attention };
+  const beam = Number($("beam").value);
+  // An attention map comes with the best output only, so it replaces the n-best list.
+  const nBest = attention ? 1 : Math.min(Number($("nbest").value), beam);
+  const request = { text: sentences, model: $("model").value, beam_size: beam, n_best: nBest, attention };
   $("translate").disabled = true;
   setStatus("Translating…");
   const started = performance.now();
@@ -94,8 +95,7 @@ async function translate(event) {
     if (!response.ok) { setStatus(`Error ${response.status}: ${body.error}`, true); return; }
     render(sentences, body);
     setStatus(`${sentences.length} sentence${sentences.length > 1 ? "s" : ""} in ` +
-              `${Math.round(performance.now() - started)} ms with ${body.model}` +
-              (attention ? " (greedy search for the attention map)" : ""));
+              `${Math.round(performance.now() - started)} ms with ${body.model}`);
   } catch (error) {
     setStatus(`Could not reach the server: ${error}`, true);
   } finally {

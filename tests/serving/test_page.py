@@ -1,0 +1,112 @@
+"""The real server in its own process: the page in a real headless Chromium, and a graceful stop.
+
+Chromium is Debian's package (`apt-get install chromium`; `.ci/run` installs it), driven by
+Playwright for Python; Playwright's own browser download is not used.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(model_dir):
+    """`seq2seq serve` as a user starts it; yields (base URL, process)."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "keras_seq2seq.cli", "serve", "--model", str(model_dir),
+         "--port", str(port), "--log-level", "warning"],
+        env={**os.environ, "KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "jax")},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"the server exited with {process.returncode}:\n{process.stdout.read()}")
+        try:
+            if httpx.get(f"{url}/v1/health", timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            process.kill()
+            pytest.fail("the server did not answer /v1/health within 180 s")
+        time.sleep(0.3)
+    yield url, process
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="no Chromium at /usr/bin/chromium (apt-get install chromium)")
+def test_the_page_translates_what_is_typed_and_draws_the_attention_map(server):
+    from playwright.sync_api import sync_playwright
+
+    url, _ = server
+    sentence = "March 3, 2021"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(url)
+            page.wait_for_selector("#model option", state="attached")  # the models list has loaded
+            page.fill("#source", sentence)
+            page.fill("#beam", "1")  # greedy: the program the API call below also uses
+            page.check("#attention")
+            page.click("#translate")
+            page.wait_for_selector(".result .translation", timeout=120_000)
+            shown = page.inner_text(".result .translation")
+            rows = page.locator("table.heatmap tbody tr").count()
+            columns = page.locator("table.heatmap thead th").count() - 1
+            status = page.inner_text("#status")
+        finally:
+            browser.close()
+    expected = httpx.post(f"{url}/v1/translate", json={"text": [sentence], "attention": True}, timeout=120).json()
+    assert shown == expected["translations"][0]
+    assert rows == len(expected["attention"][0]["target_tokens"])
+    assert columns == len(sentence)
+    assert status.startswith("1 sentence in")
+
+
+def test_sigterm_answers_the_requests_in_flight_then_exits(server):
+    url, process = server
+    finished: dict[int, tuple[int, float]] = {}
+
+    def ask(i: int) -> None:
+        # beam_size 3 is a program this server has not compiled yet: the requests take seconds.
+        response = httpx.post(f"{url}/v1/translate", json={"text": [f"{i + 1} May 2003"], "beam_size": 3},
+                              timeout=300)
+        finished[i] = (response.status_code, time.monotonic())
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)
+    stopped = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    for thread in threads:
+        thread.join(300)
+    # uvicorn shuts down gracefully, then re-raises SIGTERM so the exit status tells how it ended.
+    assert process.wait(120) in (0, -signal.SIGTERM)
+    assert sorted(finished) == [0, 1, 2, 3]
+    assert all(status == 200 for status, _ in finished.values()), finished
+    # The answers came after the signal: the server stopped only once they were sent.
+    assert all(at > stopped for _, at in finished.values())
