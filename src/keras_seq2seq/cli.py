@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from keras_seq2seq.commands import MODULES
-from keras_seq2seq.config import ATTENTION_KINDS, PRESETS
+from keras_seq2seq.config import ATTENTION_KINDS, PRESETS, SELECT_ON
 from keras_seq2seq.errors import Seq2SeqError
 
 TASK_NAMES = ("dates", "numbers", "reverse")
@@ -86,10 +86,23 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--batch-size", type=_positive_int, help="sentences per batch")
     group.add_argument("--learning-rate", type=float, help="Adam learning rate")
     group.add_argument("--clipnorm", type=float, help="global gradient-norm clip (0: off)")
-    group.add_argument("--patience", type=int, help="epochs without dev improvement before stopping")
+    group.add_argument("--patience", type=int, help="dev evaluations without improvement before stopping (0: never)")
+    group.add_argument("--select-on", choices=SELECT_ON,
+                       help="dev score that picks the best checkpoint and drives early stopping "
+                            "(bleu/chrf decode the dev set greedily at each evaluation)")
+    group.add_argument("--eval-every", type=int, metavar="STEPS",
+                       help="decode and score dev every STEPS batches (0: at the end of each epoch)")
+    group.add_argument("--warmup-steps", type=int, help="raise the learning rate linearly over these first steps")
+    group.add_argument("--plateau-patience", type=int,
+                       help="dev evaluations without improvement before the learning rate is lowered (0: never)")
+    group.add_argument("--plateau-factor", type=float, help="factor applied to the learning rate on a plateau")
+    group.add_argument("--label-smoothing", type=float, help="label smoothing of the cross-entropy")
+    group.add_argument("--max-minutes", type=float, help="stop training after this much wall time")
     group.add_argument("--max-len", type=int, help="drop training pairs longer than this many tokens")
     group.add_argument("--seed", type=int, help="random seed; the same seed repeats a run")
     train.add_argument("--task-size", type=int, default=20000, help="training pairs generated with --task")
+    train.add_argument("--tensorboard", metavar="DIR",
+                       help="write losses, dev scores and the learning rate for TensorBoard to DIR")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
 
     translate = _command(commands, "translate", run_translate,
@@ -225,9 +238,13 @@ def run_train(args) -> int:
     overrides = _setting_overrides(args)
     print(f"training on {len(train):,} pairs, dev {len(dev):,} pairs, preset {preset}", file=sys.stderr)
     translator = Translator.train(train, dev=dev, preset=preset, out_dir=args.out,
-                                  verbose=0 if args.quiet else 1, info=info, **overrides)
+                                  verbose=0 if args.quiet else 1, info=info, log_dir=args.tensorboard,
+                                  **overrides)
     record = translator.info["training"]
-    print(f"saved {args.out} (best epoch {record['best_epoch']} of {record['epochs']}, "
+    best = record["best"]
+    chosen = ", ".join(f"{k} {v:.2f}" for k, v in best.items() if k not in ("epoch", "step"))
+    print(f"saved {args.out} (best: epoch {best.get('epoch', 0)} of {record['epochs']}, step "
+          f"{best.get('step', 0)}, {chosen or 'no evaluation'}; "
           f"{record['target_tokens_per_second']:,.0f} target tokens/s, {record['seconds']:.0f} s)")
     return 0
 
@@ -242,6 +259,9 @@ def _setting_overrides(args) -> dict:
         "bridge": args.bridge, "epochs": args.epochs, "batch_size": args.batch_size,
         "learning_rate": args.learning_rate, "clipnorm": args.clipnorm, "patience": args.patience,
         "seed": args.seed, "max_source_len": args.max_len, "max_target_len": args.max_len,
+        "select_on": args.select_on, "eval_every": args.eval_every, "warmup_steps": args.warmup_steps,
+        "plateau_patience": args.plateau_patience, "plateau_factor": args.plateau_factor,
+        "label_smoothing": args.label_smoothing, "max_minutes": args.max_minutes,
     }
     # Partial tokenizer settings: merged into the preset's, so --lowercase keeps its kind.
     for side, kind in (("source_tokenizer", source), ("target_tokenizer", target)):

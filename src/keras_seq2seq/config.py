@@ -23,6 +23,7 @@ class TextSettings:
 
 CELLS = ("lstm", "gru")
 ATTENTION_KINDS = ("none", "bahdanau", "luong-dot", "luong-general")
+SELECT_ON = ("bleu", "chrf", "loss")
 
 
 @dataclass
@@ -63,6 +64,12 @@ class TrainSettings:
     max_target_len: int | None = None
     length_step: int = 8               # padded lengths are multiples of this (few compiled shapes)
     max_minutes: float | None = None   # stop training after this much wall time (best weights kept)
+    select_on: str = "bleu"            # dev score that picks the checkpoint: "bleu", "chrf" or "loss"
+    eval_every: int = 0                # decode and score dev every N steps (0: at each epoch end)
+    warmup_steps: int = 0              # learning rate rises linearly over these first steps
+    plateau_patience: int = 0          # dev evaluations without improvement before lowering the rate (0: never)
+    plateau_factor: float = 0.5        # the rate is multiplied by this on a plateau
+    min_learning_rate: float = 1e-5    # ... but never below this
 
     def __post_init__(self):
         for name in ("epochs", "batch_size", "length_step"):
@@ -70,6 +77,15 @@ class TrainSettings:
                 raise ConfigError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
         if self.learning_rate <= 0:
             raise ConfigError(f"learning_rate must be positive, got {self.learning_rate}")
+        if self.select_on not in SELECT_ON:
+            raise ConfigError(f"select_on must be one of {SELECT_ON}, got {self.select_on!r}")
+        for name in ("eval_every", "warmup_steps", "plateau_patience", "patience"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be a whole number >= 0, got {getattr(self, name)!r}")
+        if not 0 < self.plateau_factor < 1:
+            raise ConfigError(f"plateau_factor must be in (0, 1), got {self.plateau_factor}")
+        if not 0 <= self.label_smoothing < 1:
+            raise ConfigError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
 
 
 @dataclass

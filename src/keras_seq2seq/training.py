@@ -13,6 +13,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from keras_seq2seq.callbacks import (DevSelection, NanGuard, TensorBoardLog, Throughput, TimeBudget,
+                                     TrainingDiverged, Warmup)
 from keras_seq2seq.data.batching import TrainingBatches
 from keras_seq2seq.data.corpus import Pair
 from keras_seq2seq.errors import ConfigError, Seq2SeqError
@@ -20,8 +22,12 @@ from keras_seq2seq.models import MaskedAccuracy, MaskedCrossEntropy
 
 
 def fit(translator, train: list[Pair], dev: list[Pair] | None, out_dir: Path | None,
-        verbose: int = 1) -> dict:
-    """Train `translator.model` in place; returns a JSON-able record of the run."""
+        verbose: int = 1, log_dir: Path | None = None) -> dict:
+    """Train `translator.model` in place; returns a JSON-able record of the run.
+
+    With `dev`, the checkpoint is chosen on `select_on` (dev BLEU by default: the dev set is
+    decoded greedily at every evaluation); without it, on the training loss.
+    """
     settings = translator.settings
     t = settings.train
     if out_dir is not None:
@@ -48,32 +54,50 @@ def fit(translator, train: list[Pair], dev: list[Pair] | None, out_dir: Path | N
         loss=MaskedCrossEntropy(label_smoothing=t.label_smoothing),
         metrics=[MaskedAccuracy()],
     )
-    monitor = "val_loss" if dev_batches is not None else "loss"
-    meter = Throughput(batches)
-    callbacks: list[keras.callbacks.Callback] = [meter]
+    translator._generators.clear()  # dev decoding must compile against this run's length limit
+    monitor = ("val_loss" if t.select_on == "loss" else t.select_on) if dev else "loss"
+    selection = DevSelection(translator, dev, monitor, every_steps=t.eval_every,
+                             patience=t.patience if dev else 0, plateau_patience=t.plateau_patience,
+                             plateau_factor=t.plateau_factor, min_learning_rate=t.min_learning_rate,
+                             out_dir=out_dir, verbose=verbose)
+    meter, nan_guard = Throughput(batches), NanGuard()
+    callbacks: list[keras.callbacks.Callback] = [nan_guard, meter]
+    if t.warmup_steps:
+        callbacks.append(Warmup(t.learning_rate, t.warmup_steps))
     if t.max_minutes:
         callbacks.append(TimeBudget(t.max_minutes))
-    if out_dir is not None:
-        callbacks.append(BestModelSaver(translator, out_dir, monitor))
-    if t.patience and dev_batches is not None:
-        callbacks.append(keras.callbacks.EarlyStopping(
-            monitor=monitor, patience=t.patience, restore_best_weights=True))
+    callbacks.append(selection)
+    if log_dir is not None:
+        callbacks.append(TensorBoardLog(log_dir, selection))
     started = time.perf_counter()
     history = model.fit(batches, validation_data=dev_batches, epochs=t.epochs,
                         callbacks=callbacks, verbose=verbose)
     seconds = time.perf_counter() - started
-    losses = history.history.get(monitor, [])
+    if nan_guard.failed_at is not None:
+        raise_diverged(nan_guard.failed_at, t.learning_rate, out_dir, selection.best_at)
     return {
         "train_pairs": len(sources),
         "dropped_by_length": dropped,
         "dev_pairs": len(dev or []),
-        "epochs": len(losses),
-        "best_epoch": int(np.argmin(losses)) + 1 if losses else 0,
-        f"best_{monitor}": float(np.min(losses)) if losses else None,
+        "epochs": len(history.history.get("loss", [])),
+        "selected_on": monitor,
+        "best": selection.best_at,
+        "best_epoch": selection.best_at.get("epoch", 0),
+        "evaluations": selection.evaluations,
         "seconds": round(seconds, 1),
         "target_tokens_per_second": round(meter.steady_rate(), 1),
         "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
     }
+
+
+def raise_diverged(failed_at: dict, learning_rate: float, out_dir: Path | None, best_at: dict):
+    kept = (f"the last good model in {out_dir} (epoch {best_at['epoch']}, step {best_at['step']}) is kept"
+            if out_dir is not None and best_at else "nothing was saved")
+    raise TrainingDiverged(
+        f"training diverged: the loss became {failed_at['loss']} at epoch {failed_at['epoch']}, "
+        f"batch {failed_at['batch']}; {kept}. Try a lower --learning-rate (it was {learning_rate:g}), "
+        f"--warmup-steps, or a smaller --clipnorm."
+    )
 
 
 def encode_pairs(translator, pairs: list[Pair], max_source_len: int | None,
@@ -101,81 +125,3 @@ def check_writable(directory: Path) -> None:
         probe.unlink()
     except OSError as error:
         raise Seq2SeqError(f"{directory}: cannot write the model there ({error.strerror})") from None
-
-
-class BestModelSaver(keras.callbacks.Callback):
-    """Saves the whole model directory whenever the monitored loss improves.
-
-    It keeps the best weights too and puts them back when training ends, so the model in memory
-    and the final save are the best epoch's even without early stopping.
-    """
-
-    def __init__(self, translator, directory: Path, monitor: str):
-        super().__init__()
-        self.translator = translator
-        self.directory = directory
-        self.monitor = monitor
-        self.best = math.inf
-        self.best_weights = None
-
-    def on_train_end(self, logs=None):
-        if self.best_weights is not None:
-            self.model.set_weights(self.best_weights)
-
-    def on_epoch_end(self, epoch, logs=None):
-        value = (logs or {}).get(self.monitor)
-        if value is not None and value < self.best:
-            self.best = value
-            self.translator.info["checkpoint"] = {"epoch": epoch + 1, self.monitor: float(value)}
-            self.best_weights = self.model.get_weights()
-            self.translator.save(self.directory)
-
-
-class TimeBudget(keras.callbacks.Callback):
-    """Stops training once `minutes` of wall time have passed (checked after every batch).
-
-    The epoch in progress ends early; Keras then runs its dev pass and the usual callbacks,
-    so the best checkpoint and early stopping still see it.
-    """
-
-    def __init__(self, minutes: float):
-        super().__init__()
-        self.seconds = minutes * 60
-
-    def on_train_begin(self, logs=None):
-        self._start = time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None):
-        if time.perf_counter() - self._start > self.seconds:
-            self.model.stop_training = True
-
-
-class Throughput(keras.callbacks.Callback):
-    """Training speed in real (unpadded) target tokens per second, compilation excluded.
-
-    The time of a batch is the time since the previous batch ended. A batch whose padded shape
-    has not been seen before pays for compiling a new program, so it is left out: the figure is
-    what a long run settles to, and it is right for a run cut short by a time budget too.
-    """
-
-    def __init__(self, batches: TrainingBatches):
-        super().__init__()
-        self.batches = batches
-        self.shapes_seen: set[tuple[int, int]] = set()
-        self.tokens = 0
-        self.seconds = 0.0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._last = time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None):
-        now = time.perf_counter()
-        shape = self.batches.padded_shape(batch)
-        if shape in self.shapes_seen:
-            self.tokens += self.batches.batch_target_tokens(batch)
-            self.seconds += now - self._last
-        self.shapes_seen.add(shape)
-        self._last = now
-
-    def steady_rate(self) -> float:
-        return self.tokens / self.seconds if self.seconds else 0.0

@@ -73,27 +73,32 @@ class Translator:
     @classmethod
     def train(cls, train: Iterable[PairLike], dev: Iterable[PairLike] | None = None,
               preset: str | None = None, out_dir: str | Path | None = None, verbose: int = 1,
-              info: dict | None = None, **overrides) -> "Translator":
-        """Build vocabularies from `train`, then fit; see `fit` for `out_dir` and `verbose`."""
+              info: dict | None = None, log_dir: str | Path | None = None, **overrides) -> "Translator":
+        """Build vocabularies from `train`, then fit; see `fit` for `out_dir`, `log_dir`, `verbose`."""
         train = [_as_pair(p) for p in train]
         translator = cls.create(train, preset_name=preset, **overrides)
         translator.info.update(info or {})
-        translator.fit(train, dev, out_dir=out_dir, verbose=verbose)
+        translator.fit(train, dev, out_dir=out_dir, verbose=verbose, log_dir=log_dir)
         return translator
 
     def fit(self, train: Iterable[PairLike], dev: Iterable[PairLike] | None = None,
-            out_dir: str | Path | None = None, verbose: int = 1) -> dict:
+            out_dir: str | Path | None = None, verbose: int = 1,
+            log_dir: str | Path | None = None) -> dict:
         """Train with teacher forcing; returns the training record (also kept in `info`).
 
-        With `dev`, the model is scored on it every epoch; training stops early when the dev
-        loss has not improved for `patience` epochs, and the best epoch's weights are kept.
-        With `out_dir`, the best model so far is saved there after every improving epoch.
+        With `dev`, the dev set is decoded and scored every epoch (or every `eval_every` steps);
+        the best evaluation on `select_on` (dev BLEU by default) is kept, the learning rate is
+        lowered on a plateau, and training stops after `patience` evaluations without progress.
+        With `out_dir`, the best model so far is saved there at every improvement. With
+        `log_dir`, losses, dev scores and the learning rate go to TensorBoard event files.
+        A NaN/Inf loss stops training with `TrainingDiverged`, naming where it happened.
         """
         from keras_seq2seq import training  # keeps `import keras_seq2seq` light
 
         record = training.fit(self, [_as_pair(p) for p in train],
                               None if dev is None else [_as_pair(p) for p in dev],
-                              out_dir=None if out_dir is None else Path(out_dir), verbose=verbose)
+                              out_dir=None if out_dir is None else Path(out_dir), verbose=verbose,
+                              log_dir=None if log_dir is None else Path(log_dir))
         self.info["training"] = record
         self._generators.clear()  # training may have set a new output length limit
         if out_dir is not None:
