@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
+import warnings
 import zipfile
+import zlib
 from pathlib import Path
 
 import keras
@@ -89,8 +92,8 @@ def read_config(directory: Path) -> dict:
         raise ModelFileError(f"{path}: missing; {directory} is not a finished keras-seq2seq model directory")
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ModelFileError(f"{path}: not valid JSON ({error})") from None
+    except (ValueError, RecursionError) as error:  # bad JSON or UTF-8, 5,000-digit numbers, deep nesting
+        raise ModelFileError(f"{path}: not valid JSON ({_first_line(str(error))})") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise ModelFileError(f"{path}: not a keras-seq2seq model config (format should be {FORMAT!r})")
     version = config.get("format_version")
@@ -99,24 +102,102 @@ def read_config(directory: Path) -> dict:
             f"{path}: model format version {version!r}, this keras-seq2seq reads version "
             f"{FORMAT_VERSION}; use the keras-seq2seq release that wrote it, or retrain"
         )
+    if not isinstance(config.get("settings", {}), dict):
+        raise ModelFileError(f"{path}: \"settings\" must be a JSON object")
     return config
 
 
 def load_keras_model(directory: Path) -> keras.Model:
-    """Load `model.keras` with `safe_mode=True`; any failure becomes a `ModelFileError`."""
+    """Load `model.keras` with `safe_mode=True`; any failure becomes a one-line `ModelFileError`.
+
+    The archive's `config.json` is checked before Keras reads it, so a file altered to carry code
+    (a Lambda layer, a marshalled function) or classes from outside Keras and keras-seq2seq is
+    refused in our words, whatever the Keras version would say; `safe_mode` stays on behind it.
+    """
+    from keras_seq2seq import models  # noqa: F401  registers Seq2Seq, its loss and metric
+
     path = Path(directory) / MODEL_FILE
     if not path.is_file():
         raise ModelFileError(f"{path}: missing model file")
-    if not zipfile.is_zipfile(path):
-        raise ModelFileError(f"{path}: not a .keras archive (truncated or corrupted?)")
+    if path.stat().st_size == 0:
+        raise ModelFileError(f"{path}: empty file (0 bytes); the save did not finish, retrain or restore it")
+    _check_archive(path)
+    with warnings.catch_warnings(record=True) as caught:  # keep Keras' multi-line warnings off stderr
+        warnings.simplefilter("always")
+        try:
+            model = keras.saving.load_model(path, compile=False, safe_mode=True)
+        except Exception as error:  # noqa: BLE001  corrupt archives raise many types (h5, json, keys)
+            raise ModelFileError(_load_failure(path, error)) from None
+    # A config Keras cannot build from (say "units": "many") only warns, and leaves a model that
+    # is missing layers and weights; it would fail later, mid-translation.
+    unbuilt = [w for w in caught if "cannot be built" in str(w.message)]
+    if unbuilt or not model.built or not model.weights:
+        why = _first_line(str(unbuilt[0].message), 120) if unbuilt else "no weights"
+        raise ModelFileError(f"{path}: the model its config.json describes cannot be built ({why}); "
+                             "altered or corrupted file?")
+    for warning in caught:
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return model
+
+
+# Keras classes whose saved config is code: marshalled Python bytecode, or a pickled torch module.
+_CODE_CLASSES = {"Lambda": "a Lambda layer", "__lambda__": "a Python lambda",
+                 "TorchModuleWrapper": "a pickled torch module"}
+_CODE_REFUSED = "refused: the file holds {what}, i.e. code that would run when loaded; " \
+                "keras-seq2seq models never contain code, so this file was altered or made elsewhere"
+_MISSING_CLASS = re.compile(r"Could not (?:locate (?:class|function)|deserialize) '([^']*)'")
+
+
+def _check_archive(path: Path) -> None:
+    """The archive is whole (every CRC checks) and its config names no code and no foreign class."""
     try:
-        return keras.saving.load_model(path, compile=False, safe_mode=True)
-    except ValueError as error:
-        if "safe_mode" in str(error) or "lambda" in str(error).lower():
-            raise ModelFileError(f"{path}: refused, it contains code (safe_mode): {error}") from None
-        raise ModelFileError(f"{path}: cannot be loaded: {error}") from None
-    except Exception as error:  # corrupted archives raise many types (zip, h5, json, key errors)
-        raise ModelFileError(f"{path}: cannot be loaded ({type(error).__name__}: {error})") from None
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if not {"config.json", "model.weights.h5"} <= names:
+                raise ModelFileError(f"{path}: not a Keras model archive (no config.json and model.weights.h5 inside)")
+            damaged = archive.testzip()
+            if damaged is not None:
+                raise ModelFileError(f"{path}: {damaged} inside the archive is corrupted (checksum mismatch)")
+            text = archive.read("config.json")
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, ValueError) as error:
+        raise ModelFileError(f"{path}: not a .keras archive (truncated or corrupted?): {_first_line(str(error))}") from None
+    try:
+        config = json.loads(text)
+    except (ValueError, RecursionError) as error:  # also bad UTF-8 (UnicodeDecodeError is a ValueError)
+        raise ModelFileError(f"{path}: its config.json is not valid JSON ({_first_line(str(error))})") from None
+    stack = [config]  # iterative: a deep config must not overflow the Python stack
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+            name, module = item.get("class_name"), item.get("module")
+            if isinstance(name, str) and name in _CODE_CLASSES:
+                raise ModelFileError(f"{path}: " + _CODE_REFUSED.format(what=_CODE_CLASSES[name]))
+            if isinstance(module, str) and module.split(".")[0] not in ("keras", "keras_seq2seq"):
+                raise ModelFileError(f"{path}: refused: it names {module}.{name}, which is neither part of "
+                                     "Keras nor of keras-seq2seq; the file was altered or made elsewhere")
+
+
+def _load_failure(path: Path, error: Exception) -> str:
+    """A one-line message for an exception from `keras.saving.load_model`."""
+    text = str(error)
+    if "safe_mode" in text:  # Keras' own refusal of code (our check above should have come first)
+        return f"{path}: " + _CODE_REFUSED.format(what="code (Keras safe_mode refused it)")
+    missing = _MISSING_CLASS.findall(text)
+    if missing:  # nested failures name the innermost class last
+        return (f"{path}: refers to {missing[-1]!r}, which neither Keras nor keras-seq2seq provides; "
+                "the file was altered, or made by another program or a newer keras-seq2seq")
+    if "could not be loaded" in text or "variables" in text:
+        return (f"{path}: its weights do not fit the model its config.json describes "
+                f"({_first_line(text)}); altered or corrupted file?")
+    return f"{path}: cannot be loaded ({type(error).__name__}: {_first_line(text)})"
+
+
+def _first_line(text: str, limit: int = 200) -> str:
+    line = text.strip().split("\n", 1)[0]
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def _remove_quietly(path: str) -> None:
