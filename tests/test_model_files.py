@@ -5,10 +5,15 @@ import json
 import os
 import random
 import shutil
+import tempfile
 import zipfile
+from pathlib import Path
 
 import keras
 import pytest
+from fuzzing import examples
+from hypothesis import given
+from hypothesis import strategies as st
 
 from keras_seq2seq import Translator, artifacts, cli
 from keras_seq2seq.errors import ModelFileError
@@ -219,3 +224,34 @@ def test_a_missing_config_and_a_missing_directory(model_dir, capfd):
     os.unlink(model_dir / artifacts.CONFIG_FILE)
     _fails_cleanly(model_dir, capfd, "not a finished keras-seq2seq model directory")
     _fails_cleanly(model_dir / "nowhere", capfd, "no such model directory")
+
+
+JSON_JUNK = st.one_of(st.none(), st.booleans(), st.integers(-2, 3), st.integers(), st.floats(),
+                      st.text(max_size=5), st.sampled_from(["lstm", "word", "char", "NFC", "bahdanau"]),
+                      st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
+
+
+@examples(40)
+@given(data=st.data())
+def test_any_change_to_the_saved_settings_loads_or_is_a_model_file_error(saved_model, data):
+    """Hand-edited settings in config.json: a working translator or a ModelFileError."""
+    config = json.loads((saved_model / artifacts.CONFIG_FILE).read_text())
+    settings = config["settings"]
+    for _ in range(data.draw(st.integers(1, 3))):
+        section = data.draw(st.sampled_from(sorted(settings) + ["text", "model"]))
+        if not isinstance(settings.get(section), dict) or data.draw(st.integers(0, 5)) == 0:
+            settings[section] = data.draw(JSON_JUNK)
+            continue
+        key = data.draw(st.sampled_from(sorted(settings[section]) + ["unknown"]))
+        settings[section][key] = data.draw(JSON_JUNK)
+    with tempfile.TemporaryDirectory() as directory:
+        for name in (artifacts.MODEL_FILE, artifacts.SOURCE_VOCAB_FILE, artifacts.TARGET_VOCAB_FILE):
+            os.symlink(saved_model / name, os.path.join(directory, name))
+        Path(directory, artifacts.CONFIG_FILE).write_text(json.dumps(config))
+        try:
+            translator = Translator.load(directory)
+        except ModelFileError as error:
+            assert "\n" not in str(error)
+        else:
+            assert translator.encode_source("one two").dtype == "int32"
+            assert translator.max_output_len >= 1 and translator.settings.train.batch_size >= 1

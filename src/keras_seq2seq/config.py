@@ -100,6 +100,16 @@ class Settings:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Settings":
+        # Saved settings may have been edited by hand: check the shapes the dataclasses assume.
+        sections = [data.get(name, {}) for name in ("text", "model", "train")] if isinstance(data, dict) else [None]
+        if not all(isinstance(section, dict) for section in sections):
+            raise ConfigError("invalid settings: an object with \"text\", \"model\" and \"train\" objects expected")
+        for side in ("source_tokenizer", "target_tokenizer"):
+            if not isinstance(sections[0].get(side) or {}, dict):
+                raise ConfigError(f"invalid settings: text.{side} must be an object such as {{\"kind\": \"word\"}}")
+        limit = data.get("max_output_len")
+        if limit is not None and (not isinstance(limit, int) or limit < 1):
+            raise ConfigError(f"invalid settings: max_output_len must be a positive integer, got {limit!r}")
         try:
             return cls(
                 text=TextSettings(**data.get("text", {})),
