@@ -71,6 +71,8 @@ def _read(path, skip, target_path=None, **options):
 @example(data=codecs.BOM_UTF16_LE + "a\tb\n".encode("utf-16-le"), options={"format": "tsv"}, skip=True,
          suffix=".tsv")
 @example(data=b'"unclosed,a\nb,c\n', options={"format": "csv"}, skip=True, suffix=".csv")
+@example(data=b'a,b\n"' + b"x" * 140_000 + b"\nc,d\n", options={"format": "csv"}, skip=True,
+         suffix=".csv")  # a field over the csv module's 131,072-character limit
 @example(data=("x" * 10_000 + "\t" + "y" * 10_000).encode(), options={"format": "tsv"}, skip=False, suffix=".tsv")
 def test_any_file_in_any_format_gives_pairs_or_a_corpus_error(tmp_path, data, options, skip, suffix):
     path = tmp_path / f"corpus{suffix}"
