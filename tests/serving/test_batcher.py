@@ -75,12 +75,25 @@ def test_a_full_batch_is_not_overfilled_and_the_rest_waits_for_the_next():
 
 def test_no_batching_decodes_every_request_alone():
     run = Recorder(hold=True)
-    batcher = started(run, max_batch=64, max_delay=0)
+    batcher = started(run, max_batch=64, max_delay=0.05, combine=False)
     assert not batcher.batching
     futures = [batcher.submit_nowait("k", [str(i)]) for i in range(4)]
     run.release.set()
     assert [f.result(5) for f in futures] == [["k:0"], ["k:1"], ["k:2"], ["k:3"]]
     assert batcher.stats.decode_calls == 4
+    batcher.close()
+
+
+def test_without_a_delay_whatever_queued_during_a_decode_is_still_combined():
+    run = Recorder(hold=True)
+    batcher = started(run, max_batch=64, max_delay=0)
+    assert batcher.batching
+    first = batcher.submit_nowait("k", ["0"])
+    assert run.entered.wait(5)
+    queued = [batcher.submit_nowait("k", [str(i)]) for i in range(1, 4)]
+    run.release.set()
+    assert [f.result(5) for f in [first, *queued]] == [["k:0"], ["k:1"], ["k:2"], ["k:3"]]
+    assert [items for _, items in run.calls] == [["0"], ["1", "2", "3"]]
     batcher.close()
 
 
@@ -125,7 +138,7 @@ def test_close_answers_everything_queued_then_refuses_new_work():
 
 def test_a_request_cancelled_before_its_turn_is_not_decoded():
     run = Recorder(hold=True)
-    batcher = started(run, max_batch=64, max_delay=0)
+    batcher = started(run, max_batch=64, combine=False)
     batcher.submit_nowait("k", ["first"])
     assert run.entered.wait(5)
     dropped = batcher.submit_nowait("k", ["dropped"])

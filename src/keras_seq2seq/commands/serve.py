@@ -5,7 +5,7 @@
     curl -s localhost:8000/v1/translate -H 'content-type: application/json' -d '{"text": "May 4, 1999"}'
 
 Sentences from concurrent requests are decoded together (see `serving/batcher.py`);
-`--max-batch-delay-ms 0` turns that off. Ctrl-C or SIGTERM stops taking connections, answers the
+`--no-batching` turns that off. Ctrl-C or SIGTERM stops taking connections, answers the
 requests in flight, then exits.
 """
 
@@ -25,8 +25,11 @@ def register(commands, command) -> None:
     group = serve.add_argument_group("batching")
     group.add_argument("--max-batch", type=_positive_int, default=64,
                        help="most sentences decoded together in one call")
-    group.add_argument("--max-batch-delay-ms", type=_non_negative_float, default=5.0,
-                       help="how long a request waits for others to join its batch; 0: no batching")
+    group.add_argument("--max-batch-delay-ms", type=_non_negative_float, default=2.0,
+                       help="how long a request waits for others to join its batch; with 0 a batch "
+                            "is whatever queued up while the previous one decoded")
+    group.add_argument("--no-batching", action="store_true",
+                       help="decode every request on its own, one after another (for comparison)")
     group = serve.add_argument_group("limits per request (larger requests get a 4xx JSON error)")
     group.add_argument("--max-sentences", type=_positive_int, default=64, help="sentences per request")
     group.add_argument("--max-chars", type=_positive_int, default=1000, help="characters per sentence")
@@ -44,7 +47,8 @@ def run_serve(args) -> int:
     limits = Limits(max_body_bytes=args.max_body_bytes, max_sentences=args.max_sentences,
                     max_chars=args.max_chars, max_beam_size=args.max_beam_size)
     models = load_models(args.model)
-    app = create_app(models, limits, max_batch=args.max_batch, max_delay=args.max_batch_delay_ms / 1000)
+    app = create_app(models, limits, max_batch=args.max_batch, max_delay=args.max_batch_delay_ms / 1000,
+                     batching=not args.no_batching)
     for model in models.values():
         print(f"model {model.name!r}: {model.directory}", file=sys.stderr)
     batching = (f"batches of up to {args.max_batch} sentences, {args.max_batch_delay_ms:g} ms wait"

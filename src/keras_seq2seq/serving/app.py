@@ -61,13 +61,14 @@ def make_decoder(models: dict[str, ServedModel], max_batch: int):
 
 
 def create_app(models: dict[str, ServedModel], limits: Limits | None = None, max_batch: int = 64,
-               max_delay: float = 0.005) -> FastAPI:
+               max_delay: float = 0.002, batching: bool = True) -> FastAPI:
     """A FastAPI app serving `models` (the first is the default); the batcher runs in its lifespan."""
     if not models:
         raise ValueError("a server needs at least one model")
     limits = limits or Limits()
     default_model = next(iter(models))
-    batcher = DynamicBatcher(make_decoder(models, max_batch), max_batch=max_batch, max_delay=max_delay)
+    batcher = DynamicBatcher(make_decoder(models, max_batch), max_batch=max_batch, max_delay=max_delay,
+                             combine=batching)
     started = time.time()
 
     @contextlib.asynccontextmanager

@@ -5,13 +5,16 @@ loop runs the same number of steps, on wider matrices. So instead of decoding ea
 comes, the batcher's worker thread takes the first waiting request, keeps collecting for up to
 `max_delay` seconds after it arrived (or until `max_batch` sentences are in hand), then makes ONE
 call per (model, search options) key on the combined sentences and hands each request its slice.
+With `max_delay=0` it waits for nobody but still takes every request that queued up while the
+previous batch was decoding: under load that alone makes large batches, and a lone client never
+waits.
 
 All decoding happens in that single worker thread: Keras models are not made to be called from
 several threads at once, and one thread keeps the CPU cores for the matrix products. The asyncio
 side of the server only awaits futures (`await batcher.submit(key, items)`), so the event loop
 stays free to accept and parse requests while a batch decodes.
 
-`max_delay=0` turns batching off: every request is decoded on its own, one after another (the
+`combine=False` turns batching off: every request is decoded on its own, one after another (the
 baseline `bench/serve_load.py` compares against).
 
     batcher = DynamicBatcher(lambda key, items: [s.upper() for s in items], max_batch=64)
@@ -64,7 +67,8 @@ class BatcherStats:
 class DynamicBatcher:
     """Collects jobs from many threads or coroutines and runs them in batches in one thread."""
 
-    def __init__(self, run_batch: RunBatch, max_batch: int = 64, max_delay: float = 0.005):
+    def __init__(self, run_batch: RunBatch, max_batch: int = 64, max_delay: float = 0.005,
+                 combine: bool = True):
         if max_batch < 1:
             raise ValueError(f"max_batch must be at least 1, got {max_batch}")
         if max_delay < 0:
@@ -72,6 +76,7 @@ class DynamicBatcher:
         self.run_batch = run_batch
         self.max_batch = max_batch
         self.max_delay = max_delay
+        self.combine = combine
         self.stats = BatcherStats()
         self._queue: queue.Queue = queue.Queue()
         self._lock = threading.Lock()  # makes "check closed, then enqueue" atomic against close()
@@ -80,7 +85,7 @@ class DynamicBatcher:
 
     @property
     def batching(self) -> bool:
-        return self.max_delay > 0 and self.max_batch > 1
+        return self.combine and self.max_batch > 1
 
     def start(self) -> None:
         self._thread.start()
