@@ -4,6 +4,7 @@
       model.keras          the Keras model (weights, architecture, optimizer state)
       source_vocab.json    source vocabulary
       target_vocab.json    target vocabulary
+      *sentencepiece.model SentencePiece subword model(s), only with the sentencepiece tokenizer
       config.json          settings, tokenisers, data description, versions, training record
 
 Every file is written to a temporary name in the same directory and renamed into place, so a
@@ -36,12 +37,17 @@ FORMAT_VERSION = 1
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write `text` to `path` via a temporary file and `os.replace`."""
+    """Write `text` to `path` (UTF-8) via a temporary file and `os.replace`."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` via a temporary file and `os.replace`."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)

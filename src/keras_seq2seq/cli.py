@@ -20,7 +20,8 @@ import time
 from pathlib import Path
 
 from keras_seq2seq.commands import MODULES
-from keras_seq2seq.config import ATTENTION_KINDS, PRESETS, SELECT_ON
+from keras_seq2seq.config import (ATTENTION_KINDS, PRESETS, SELECT_ON, SUBWORD_MODELS,
+                                   TOKENIZER_KINDS)
 from keras_seq2seq.errors import Seq2SeqError
 
 TASK_NAMES = ("dates", "numbers", "reverse")
@@ -63,12 +64,18 @@ def build_parser() -> argparse.ArgumentParser:
                        help="named settings to start from (default: the task's own preset with "
                             "--task, else 'tatoeba-word')")
     group = train.add_argument_group("text")
-    group.add_argument("--tokenizer", choices=("char", "word"), help="tokeniser for both sides")
-    group.add_argument("--source-tokenizer", choices=("char", "word"), help="tokeniser for the source")
-    group.add_argument("--target-tokenizer", choices=("char", "word"), help="tokeniser for the target")
+    group.add_argument("--tokenizer", choices=TOKENIZER_KINDS,
+                       help="tokeniser for both sides (sentencepiece: subwords learnt from the training data)")
+    group.add_argument("--source-tokenizer", choices=TOKENIZER_KINDS, help="tokeniser for the source")
+    group.add_argument("--target-tokenizer", choices=TOKENIZER_KINDS, help="tokeniser for the target")
     group.add_argument("--lowercase", action="store_true", help="lowercase both sides")
     group.add_argument("--min-freq", type=int, help="tokens seen fewer times become <unk>")
     group.add_argument("--max-vocab", type=int, help="largest vocabulary per side")
+    group.add_argument("--vocab-size", type=_positive_int,
+                       help="sentencepiece: pieces per model, the 4 reserved included (an upper bound)")
+    group.add_argument("--subword-model", choices=SUBWORD_MODELS, help="sentencepiece: the subword algorithm")
+    group.add_argument("--joint-vocab", action=argparse.BooleanOptionalAction, default=None,
+                       help="sentencepiece: one model and vocabulary shared by source and target")
     group = train.add_argument_group("model")
     group.add_argument("--cell", choices=("lstm", "gru"), help="recurrent cell")
     group.add_argument("--embedding-dim", type=int, help="embedding size")
@@ -81,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="bidirectional encoder (units/2 per direction)")
     group.add_argument("--bridge", action=argparse.BooleanOptionalAction, default=None,
                        help="learnt dense map from encoder final states to decoder states")
+    group.add_argument("--tie-embeddings", action=argparse.BooleanOptionalAction, default=None,
+                       help="the output layer reuses the target embeddings (transposed)")
     group = train.add_argument_group("training (unset options come from the preset)")
     group.add_argument("--epochs", type=int, help="most epochs to train")
     group.add_argument("--batch-size", type=_positive_int, help="sentences per batch")
@@ -253,7 +262,9 @@ def _setting_overrides(args) -> dict:
     source = args.source_tokenizer or args.tokenizer
     target = args.target_tokenizer or args.tokenizer
     overrides = {
-        "min_freq": args.min_freq, "max_vocab": args.max_vocab, "cell": args.cell,
+        "min_freq": args.min_freq, "max_vocab": args.max_vocab, "vocab_size": args.vocab_size,
+        "subword_model": args.subword_model, "joint_vocab": args.joint_vocab,
+        "tie_embeddings": args.tie_embeddings, "cell": args.cell,
         "embedding_dim": args.embedding_dim, "units": args.units, "num_layers": args.layers,
         "dropout": args.dropout, "attention": args.attention, "bidirectional": args.bidirectional,
         "bridge": args.bridge, "epochs": args.epochs, "batch_size": args.batch_size,

@@ -13,12 +13,32 @@ from dataclasses import dataclass, field
 from keras_seq2seq.errors import ConfigError
 
 
+TOKENIZER_KINDS = ("char", "word", "sentencepiece")  # see text/tokenizers.py and text/subwords.py
+SUBWORD_MODELS = ("unigram", "bpe")
+
+
 @dataclass
 class TextSettings:
     source_tokenizer: dict = field(default_factory=lambda: {"kind": "word"})
     target_tokenizer: dict = field(default_factory=lambda: {"kind": "word"})
-    min_freq: int = 1                  # tokens seen fewer times become <unk>
-    max_vocab: int | None = None       # per side, the 4 reserved tokens included
+    min_freq: int = 1                  # tokens seen fewer times become <unk> (word/char)
+    max_vocab: int | None = None       # per side, the 4 reserved tokens included (word/char)
+    # Subwords, for sides whose tokenizer kind is "sentencepiece" (learnt from the training text):
+    vocab_size: int = 8000             # pieces per model, the 4 reserved included (an upper bound)
+    subword_model: str = "unigram"     # "unigram" or "bpe"
+    joint_vocab: bool = False          # one model and vocabulary shared by source and target
+
+    def __post_init__(self):
+        if not isinstance(self.vocab_size, int) or self.vocab_size <= 4:
+            raise ConfigError(f"vocab_size must be a whole number above the 4 reserved tokens, "
+                              f"got {self.vocab_size!r}")
+        if self.subword_model not in SUBWORD_MODELS:
+            raise ConfigError(f"subword_model must be one of {SUBWORD_MODELS}, got {self.subword_model!r}")
+        kinds = [(tokenizer or {}).get("kind", "word") for tokenizer in (self.source_tokenizer, self.target_tokenizer)]
+        if self.joint_vocab and kinds != ["sentencepiece", "sentencepiece"]:
+            raise ConfigError(f"joint_vocab shares one SentencePiece model between both sides: it needs the "
+                              f"sentencepiece tokenizer on both (--tokenizer sentencepiece), got source "
+                              f"{kinds[0]!r} and target {kinds[1]!r}")
 
 
 CELLS = ("lstm", "gru")
@@ -36,6 +56,8 @@ class ModelSettings:
     attention: str = "none"            # "none", "bahdanau", "luong-dot" or "luong-general"
     bidirectional: bool = False        # bidirectional encoder (units / 2 per direction)
     bridge: bool = False               # learnt map from encoder final states to decoder states
+    tie_embeddings: bool = False       # output layer = target embeddings transposed (+ a projection
+                                       # from units to embedding_dim when they differ)
 
     def __post_init__(self):
         if self.cell not in CELLS:
@@ -172,6 +194,17 @@ PRESETS: dict[str, dict] = {
                   "attention": "luong-general", "bidirectional": True},
         "train": {"epochs": 30, "batch_size": 128, "learning_rate": 2e-3, "patience": 3,
                   "label_smoothing": 0.1, "max_source_len": 50, "max_target_len": 50},
+    },
+    # tatoeba-small on SentencePiece subwords: 8k unigram pieces per side (no <unk> for rare
+    # words, a smaller output layer than 16k words), target embeddings tied to the output layer.
+    # Subword sentences are longer, hence the higher length limits.
+    "tatoeba-subword": {
+        "text": {"source_tokenizer": {"kind": "sentencepiece"}, "target_tokenizer": {"kind": "sentencepiece"},
+                 "vocab_size": 8000, "subword_model": "unigram"},
+        "model": {"embedding_dim": 256, "units": 256, "num_layers": 2, "dropout": 0.2,
+                  "attention": "luong-general", "bidirectional": True, "tie_embeddings": True},
+        "train": {"epochs": 30, "batch_size": 128, "learning_rate": 2e-3, "patience": 3,
+                  "label_smoothing": 0.1, "max_source_len": 80, "max_target_len": 80},
     },
 }
 

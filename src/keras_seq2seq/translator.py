@@ -28,6 +28,7 @@ from keras_seq2seq.data.corpus import Pair
 from keras_seq2seq.errors import ConfigError, ModelFileError, Seq2SeqError, VocabularyError
 from keras_seq2seq.models import Seq2Seq
 from keras_seq2seq.search.generator import Generator
+from keras_seq2seq.text.subwords import SentencePieceTokenizer, train_subword_tokenizers
 from keras_seq2seq.text.tokenizers import Tokenizer, tokenizer_from_config
 from keras_seq2seq.text.vocabulary import Vocabulary
 
@@ -38,13 +39,15 @@ class Translator:
     """A trained sequence-to-sequence model with its tokenisers and vocabularies."""
 
     def __init__(self, model: Seq2Seq, settings: Settings, source_vocab: Vocabulary,
-                 target_vocab: Vocabulary, info: dict | None = None):
+                 target_vocab: Vocabulary, info: dict | None = None,
+                 source_tokenizer: Tokenizer | None = None, target_tokenizer: Tokenizer | None = None):
         self.model = model
         self.settings = settings
         self.source_vocab = source_vocab
         self.target_vocab = target_vocab
-        self.source_tokenizer: Tokenizer = tokenizer_from_config(settings.text.source_tokenizer)
-        self.target_tokenizer: Tokenizer = tokenizer_from_config(settings.text.target_tokenizer)
+        # Trained (subword) tokenisers are passed in; fixed kinds are made from the settings.
+        self.source_tokenizer: Tokenizer = source_tokenizer or tokenizer_from_config(settings.text.source_tokenizer)
+        self.target_tokenizer: Tokenizer = target_tokenizer or tokenizer_from_config(settings.text.target_tokenizer)
         self.info = info or {}  # data description and training record, saved in config.json
         self._generators: dict[tuple[int, float], Generator] = {}
 
@@ -58,17 +61,18 @@ class Translator:
         if not pairs:
             raise ConfigError("no training pairs")
         text = settings.text
-        source_tok = tokenizer_from_config(text.source_tokenizer)
-        target_tok = tokenizer_from_config(text.target_tokenizer)
-        source_vocab = Vocabulary.build((source_tok.tokenize(p.source) for p in pairs),
-                                        min_freq=text.min_freq, max_size=text.max_vocab)
-        target_vocab = Vocabulary.build((target_tok.tokenize(p.target) for p in pairs),
-                                        min_freq=text.min_freq, max_size=text.max_vocab)
+        subwords = train_subword_tokenizers(text, [p.source for p in pairs], [p.target for p in pairs])
+        for side, tokenizer in subwords.items():  # the settings now name the trained model files
+            setattr(text, f"{side}_tokenizer", tokenizer.get_config())
+        source_tok = subwords.get("source") or tokenizer_from_config(text.source_tokenizer)
+        target_tok = subwords.get("target") or tokenizer_from_config(text.target_tokenizer)
+        source_vocab = _build_vocabulary(source_tok, (p.source for p in pairs), text)
+        target_vocab = _build_vocabulary(target_tok, (p.target for p in pairs), text)
         m = settings.model
         keras.utils.set_random_seed(settings.train.seed)
         model = Seq2Seq(len(source_vocab), len(target_vocab), **dataclasses.asdict(m))
         model.build()
-        return cls(model, settings, source_vocab, target_vocab)
+        return cls(model, settings, source_vocab, target_vocab, None, source_tok, target_tok)
 
     @classmethod
     def train(cls, train: Iterable[PairLike], dev: Iterable[PairLike] | None = None,
@@ -185,6 +189,10 @@ class Translator:
         """Write the model directory (each file atomically; `config.json` last)."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
+        subword_models = {t.model_file: t for t in (self.source_tokenizer, self.target_tokenizer)
+                          if isinstance(t, SentencePieceTokenizer)}
+        for tokenizer in subword_models.values():  # one file when the vocabulary is joint
+            tokenizer.save(directory)
         self.source_vocab.save(directory / artifacts.SOURCE_VOCAB_FILE)
         self.target_vocab.save(directory / artifacts.TARGET_VOCAB_FILE)
         artifacts.save_keras_model(self.model, directory)
@@ -213,8 +221,12 @@ class Translator:
             settings = Settings.from_dict(config.get("settings", {}))
             source_vocab = Vocabulary.load(directory / artifacts.SOURCE_VOCAB_FILE)
             target_vocab = Vocabulary.load(directory / artifacts.TARGET_VOCAB_FILE)
+            source_tok = tokenizer_from_config(settings.text.source_tokenizer, directory)
+            target_tok = tokenizer_from_config(settings.text.target_tokenizer, directory)
         except (ConfigError, VocabularyError) as error:
             raise ModelFileError(f"{directory}: {error}") from None
+        _check_subwords(directory, source_tok, source_vocab, artifacts.SOURCE_VOCAB_FILE)
+        _check_subwords(directory, target_tok, target_vocab, artifacts.TARGET_VOCAB_FILE)
         model = artifacts.load_keras_model(directory)
         if not isinstance(model, Seq2Seq):
             raise ModelFileError(f"{directory / artifacts.MODEL_FILE}: holds a {type(model).__name__}, not a Seq2Seq model")
@@ -226,7 +238,22 @@ class Translator:
         info = {k: v for k, v in config.items()
                 if k not in ("format", "format_version", "versions", "settings",
                              "source_vocab_size", "target_vocab_size")}
-        return cls(model, settings, source_vocab, target_vocab, info)
+        return cls(model, settings, source_vocab, target_vocab, info, source_tok, target_tok)
+
+
+def _build_vocabulary(tokenizer: Tokenizer, texts: Iterable[str], text) -> Vocabulary:
+    """Subword pieces are the vocabulary, in SentencePiece's id order; other kinds count tokens."""
+    if isinstance(tokenizer, SentencePieceTokenizer):
+        return Vocabulary(tokenizer.pieces)
+    return Vocabulary.build((tokenizer.tokenize(t) for t in texts), min_freq=text.min_freq,
+                            max_size=text.max_vocab)
+
+
+def _check_subwords(directory: Path, tokenizer: Tokenizer, vocab: Vocabulary, vocab_file: str) -> None:
+    """A SentencePiece model and its vocabulary must agree piece for piece (ids are shared)."""
+    if isinstance(tokenizer, SentencePieceTokenizer) and tokenizer.pieces != vocab.tokens:
+        raise ModelFileError(f"{directory / tokenizer.model_file}: its pieces do not match {vocab_file}; "
+                             f"files from different runs?")
 
 
 def _as_pair(item: PairLike) -> Pair:

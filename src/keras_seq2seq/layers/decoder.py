@@ -32,6 +32,9 @@ class Decoder(keras.layers.Layer):
         cell: `"lstm"` or `"gru"`.
         dropout: dropout on embeddings, between layers and before the output layer.
         attention: `"none"`, `"bahdanau"`, `"luong-dot"` or `"luong-general"`.
+        tie_embeddings: the output layer reuses the embedding matrix, transposed (Press & Wolf,
+            2017): one `vocab x embedding_dim` matrix instead of two. When `units` differs from
+            `embedding_dim`, a learnt projection maps the top state to `embedding_dim` first.
 
     Call arguments:
         target_in: `batch x tgt_len` ids, the target shifted right (`<bos>` first).
@@ -42,7 +45,7 @@ class Decoder(keras.layers.Layer):
     """
 
     def __init__(self, vocab_size, embedding_dim=128, units=256, num_layers=1, cell="lstm",
-                 dropout=0.0, attention="none", **kwargs):
+                 dropout=0.0, attention="none", tie_embeddings=False, **kwargs):
         super().__init__(**kwargs)
         self.vocab_size = vocab_size
         self.embedding_dim = embedding_dim
@@ -51,6 +54,7 @@ class Decoder(keras.layers.Layer):
         self.cell = cell
         self.dropout = dropout
         self.attention = attention
+        self.tie_embeddings = tie_embeddings
         self.embedding = keras.layers.Embedding(
             vocab_size, embedding_dim, dtype=self.dtype_policy, name="embedding"
         )
@@ -63,7 +67,11 @@ class Decoder(keras.layers.Layer):
             self.attend = Attention(attention, units, dtype=self.dtype_policy, name="attention")
             self.combine = keras.layers.Dense(units, activation="tanh", use_bias=False,
                                               dtype=self.dtype_policy, name="attentional")
-        self.output_layer = keras.layers.Dense(vocab_size, dtype="float32", name="logits")
+        if not tie_embeddings:
+            self.output_layer = keras.layers.Dense(vocab_size, dtype="float32", name="logits")
+        elif embedding_dim != units:
+            self.output_projection = keras.layers.Dense(embedding_dim, use_bias=False,
+                                                        dtype=self.dtype_policy, name="output_projection")
 
     @property
     def has_attention(self) -> bool:
@@ -79,7 +87,13 @@ class Decoder(keras.layers.Layer):
         if self.has_attention:
             self.attend.build()
             self.combine.build((None, 2 * self.units))
-        self.output_layer.build((None, None, self.units))
+        if not self.tie_embeddings:
+            self.output_layer.build((None, None, self.units))
+        else:
+            if self.embedding_dim != self.units:
+                self.output_projection.build((None, self.units))
+            self.output_bias = self.add_weight(name="output_bias", shape=(self.vocab_size,),
+                                               initializer="zeros", dtype="float32")
         self.built = True
 
     # ------------------------------------------------------------------ state and source
@@ -109,7 +123,7 @@ class Decoder(keras.layers.Layer):
         x = self.drop(x, training=training)
         # The output layer on a flat `batch*tgt_len x units` matrix (see `matmul_2d`).
         batch, steps = ops.shape(x)[0], ops.shape(x)[1]
-        logits = self.output_layer(ops.reshape(x, (-1, self.units)))
+        logits = self.logits(ops.reshape(x, (-1, self.units)))
         return ops.reshape(logits, (batch, steps, self.vocab_size))
 
     def _attend_sequence(self, embedded, state, source, training):
@@ -145,10 +159,20 @@ class Decoder(keras.layers.Layer):
             for rnn, layer_state in zip(self.rnns, state["layers"]):
                 x, layer_state = rnn.step(rnn.project(x), layer_state)  # batch x units
                 new_layers.append(layer_state)
-            return self.output_layer(x), {"layers": new_layers}, None
+            return self.logits(x), {"layers": new_layers}, None
         projected = self.rnns[0].project(x, rows=slice(0, self.embedding_dim))
         weights, new_state = self._step_from_projection(projected, state, source, masks=())
-        return self.output_layer(new_state["feed"]), new_state, weights
+        return self.logits(new_state["feed"]), new_state, weights
+
+    def logits(self, x):
+        """The output layer on `rows x units` (always a 2-D product): `rows x vocab`, float32."""
+        if not self.tie_embeddings:
+            return self.output_layer(x)
+        if self.embedding_dim != self.units:
+            x = self.output_projection(x)  # rows x emb
+        # rows x emb · (vocab x emb)ᵀ: the product contracts the shared axis, no copy is made.
+        table = ops.cast(self.embedding.embeddings, "float32")
+        return ops.matmul(ops.cast(x, "float32"), ops.transpose(table)) + self.output_bias
 
     def _step_from_projection(self, projected, state, source, masks):
         """One attention step; `projected` is the embedding part of layer 0's input projection.
@@ -180,4 +204,5 @@ class Decoder(keras.layers.Layer):
             "cell": self.cell,
             "dropout": self.dropout,
             "attention": self.attention,
+            "tie_embeddings": self.tie_embeddings,
         }
