@@ -126,24 +126,27 @@ class Translator:
         return self.settings.max_output_len or 100
 
     def generator(self, beam_size: int = 1, length_penalty: float = 0.0,
-                  sampling: dict | None = None) -> Generator:
+                  sampling: dict | None = None, no_repeat_ngram: int = 0) -> Generator:
         """The compiled generator for these search options (kept, so it compiles once)."""
-        key = (beam_size, float(length_penalty), tuple(sorted((sampling or {}).items())))
+        key = (beam_size, float(length_penalty), tuple(sorted((sampling or {}).items())), no_repeat_ngram)
         if key not in self._generators:
             self._generators[key] = Generator(self.model, self.max_output_len, beam_size,
-                                              length_penalty, sampling)
+                                              length_penalty, sampling, no_repeat_ngram=no_repeat_ngram)
         return self._generators[key]
 
     def translate(self, texts: Sequence[str], batch_size: int | None = None, beam_size: int = 1,
-                  length_penalty: float = 0.0, sampling: dict | None = None, seed: int = 0) -> list[str]:
+                  length_penalty: float = 0.0, sampling: dict | None = None, seed: int = 0,
+                  no_repeat_ngram: int = 0) -> list[str]:
         """One output string per input string, in order: greedy, beam search with `beam_size`,
-        or sampling with `sampling={"temperature": 0.8, "top_k": 40, "top_p": 0.9}` and `seed`."""
-        best = self.translate_n_best(texts, 1, batch_size, beam_size, length_penalty, sampling, seed)
+        or sampling with `sampling={"temperature": 0.8, "top_k": 40, "top_p": 0.9}` and `seed`.
+        `no_repeat_ngram=n` (n > 0) forbids any output from repeating one of its own n-grams."""
+        best = self.translate_n_best(texts, 1, batch_size, beam_size, length_penalty, sampling, seed,
+                                     no_repeat_ngram)
         return [hypotheses[0][0] for hypotheses in best]
 
     def translate_n_best(self, texts: Sequence[str], n_best: int = 1, batch_size: int | None = None,
                          beam_size: int = 1, length_penalty: float = 0.0, sampling: dict | None = None,
-                         seed: int = 0) -> list[list[tuple[str, float]]]:
+                         seed: int = 0, no_repeat_ngram: int = 0) -> list[list[tuple[str, float]]]:
         """For every input, its `n_best` outputs as `(text, score)`, best first.
 
         Scores are summed log-probabilities (divided by GNMT's length penalty when
@@ -156,7 +159,7 @@ class Translator:
             raise ValueError(f"n_best must be between 1 and beam_size ({beam_size}), got {n_best}")
         batch_size = batch_size or self.settings.train.batch_size
         step = self.settings.train.length_step
-        generator = self.generator(beam_size, length_penalty, sampling)
+        generator = self.generator(beam_size, length_penalty, sampling, no_repeat_ngram)
         encoded = [self.encode_source(t) for t in texts]
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
         outputs: list[list[tuple[str, float]]] = [[] for _ in encoded]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from keras import ops, tree
 
+from keras_seq2seq.search.repeats import repeated_ngram_mask
 from keras_seq2seq.text.vocabulary import BOS_ID, EOS_ID, PAD_ID
 
 NEG_INF = -1e9
@@ -26,8 +27,9 @@ def length_penalty(lengths, alpha: float):
     return ops.power((5.0 + ops.cast(lengths, "float32")) / 6.0, alpha)
 
 
-def beam_search(model, source_ids, max_length: int, beam_size: int, alpha: float = 0.0):
-    """Decode a batch with beam search.
+def beam_search(model, source_ids, max_length: int, beam_size: int, alpha: float = 0.0,
+                no_repeat_ngram: int = 0):
+    """Decode a batch with beam search; with `no_repeat_ngram` n > 0, no hypothesis repeats an n-gram.
 
     Returns `(ids, scores)`: `batch x beam x max_length` hypotheses (0 after `<eos>`) sorted
     best first, and their `batch x beam` length-normalised scores.
@@ -56,6 +58,9 @@ def beam_search(model, source_ids, max_length: int, beam_size: int, alpha: float
         logits, state, _ = model.decode_step(tokens, state, source)
         log_probs = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)  # batch*k x vocab
         vocab = ops.shape(log_probs)[-1]
+        if no_repeat_ngram:
+            repeats = repeated_ngram_mask(ops.reshape(output, (-1, max_length)), step, no_repeat_ngram, vocab)
+            log_probs = ops.where(repeats, NEG_INF, log_probs)
         log_probs = ops.reshape(log_probs, (batch, k, vocab))
         # A finished hypothesis may only continue with padding, at no cost.
         pad_only = ops.where(ops.arange(vocab) == PAD_ID, 0.0, NEG_INF)  # vocab

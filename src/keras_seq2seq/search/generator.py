@@ -26,10 +26,13 @@ class Generator(keras.Model):
     `length_penalty` alpha under beam search). Greedy search gives one hypothesis per sentence.
     With `sampling` (a dict of `temperature`, `top_k`, `top_p`), tokens are drawn instead, from
     uniforms made on the host by `numpy.random.default_rng(seed)`.
+
+    With `no_repeat_ngram` n > 0, every search skips tokens that would repeat an n-gram of the
+    output so far (`repeats.py`).
     """
 
     def __init__(self, model, max_length: int, beam_size: int = 1, length_penalty: float = 0.0,
-                 sampling: dict | None = None, **kwargs):
+                 sampling: dict | None = None, no_repeat_ngram: int = 0, **kwargs):
         super().__init__(**kwargs)
         if beam_size < 1:
             raise ValueError(f"beam_size must be at least 1, got {beam_size}")
@@ -38,19 +41,25 @@ class Generator(keras.Model):
         self.beam_size = beam_size
         self.length_penalty = length_penalty
         self.sampling = dict(sampling) if sampling is not None else None
+        if no_repeat_ngram < 0:
+            raise ValueError(f"no_repeat_ngram must be 0 (off) or an n-gram size, got {no_repeat_ngram}")
+        self.no_repeat_ngram = no_repeat_ngram
         if self.sampling is not None and beam_size != 1:
             raise ValueError("sampling draws one hypothesis per sentence; use beam_size=1 with it")
 
     def call(self, inputs):
         if self.sampling is not None:
             source_ids, uniforms = inputs
-            ids, scores = sample_search(self.model, source_ids, uniforms, self.max_length, **self.sampling)
+            ids, scores = sample_search(self.model, source_ids, uniforms, self.max_length,
+                                        no_repeat_ngram=self.no_repeat_ngram, **self.sampling)
             return ops.expand_dims(ids, 1), ops.expand_dims(scores, 1)
         source_ids = inputs
         if self.beam_size == 1:
-            ids, scores = greedy_search(self.model, source_ids, self.max_length)
+            ids, scores = greedy_search(self.model, source_ids, self.max_length,
+                                        no_repeat_ngram=self.no_repeat_ngram)
             return ops.expand_dims(ids, 1), ops.expand_dims(scores, 1)
-        return beam_search(self.model, source_ids, self.max_length, self.beam_size, self.length_penalty)
+        return beam_search(self.model, source_ids, self.max_length, self.beam_size, self.length_penalty,
+                           no_repeat_ngram=self.no_repeat_ngram)
 
     def generate(self, source_ids: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         inputs = source_ids

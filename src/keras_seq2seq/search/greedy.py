@@ -7,8 +7,9 @@ from keras import ops
 from keras_seq2seq.search.loop import decode_loop
 
 
-def greedy_search(model, source_ids, max_length: int):
-    """Decode a batch greedily; `source_ids` is `batch x src_len`, returns `batch x max_length`."""
+def greedy_search(model, source_ids, max_length: int, no_repeat_ngram: int = 0):
+    """Decode a batch greedily; `source_ids` is `batch x src_len`, returns `batch x max_length`.
+    With `no_repeat_ngram` n > 0, the best token that does not repeat an n-gram is taken."""
     state, source = model.encode(source_ids)
     return decode_loop(
         lambda tokens, state: model.decode_step(tokens, state, source)[:2],
@@ -17,6 +18,7 @@ def greedy_search(model, source_ids, max_length: int):
         max_length,
         choose=lambda logits, step: ops.argmax(logits, axis=-1),
         finished=empty_sources(source_ids),
+        no_repeat_ngram=no_repeat_ngram,
     )
 
 

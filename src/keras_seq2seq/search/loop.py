@@ -12,11 +12,12 @@ from typing import Callable
 
 from keras import ops
 
+from keras_seq2seq.search.repeats import block_repeats
 from keras_seq2seq.text.vocabulary import BOS_ID, EOS_ID, PAD_ID
 
 
 def decode_loop(step_fn: Callable, states, batch_size, max_length: int, choose: Callable,
-                finished=None):
+                finished=None, no_repeat_ngram: int = 0):
     """Run `step_fn` until every sentence has ended.
 
     Returns `(ids, scores)`: `batch x max_length` token ids (0 after `<eos>`) and each sentence's
@@ -30,6 +31,8 @@ def decode_loop(step_fn: Callable, states, batch_size, max_length: int, choose: 
         choose: the policy, `(logits batch x vocab, step) -> token_ids batch`.
         finished: optional `batch` booleans for rows that need no output (empty sources, the
             filler rows of a short last batch); they emit padding and never hold the loop up.
+        no_repeat_ngram: with n > 0, `choose` never sees a token that would repeat an n-gram of
+            the sentence's output so far (see `repeats.py`); scores stay the model's own.
     """
     positions = ops.expand_dims(ops.arange(max_length, dtype="int32"), 0)  # 1 x max_length
     tokens = ops.full((batch_size,), BOS_ID, dtype="int32")
@@ -43,7 +46,8 @@ def decode_loop(step_fn: Callable, states, batch_size, max_length: int, choose: 
 
     def advance(step, tokens, states, finished, output, scores):
         logits, states = step_fn(tokens, states)
-        chosen = ops.cast(choose(logits, step), "int32")
+        allowed = block_repeats(logits, output, step, no_repeat_ngram) if no_repeat_ngram else logits
+        chosen = ops.cast(choose(allowed, step), "int32")
         log_probs = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)
         picked = ops.take_along_axis(log_probs, ops.expand_dims(chosen, 1), axis=1)[:, 0]
         scores = scores + ops.where(finished, 0.0, picked)

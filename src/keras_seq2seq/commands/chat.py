@@ -1,0 +1,102 @@
+"""`seq2seq chat --model DIR`: talk to a dialogue model, one reply per line you type.
+
+    seq2seq chat --model runs/chat --sample --temperature 0.8 --top-p 0.9
+    printf 'hi\nhow are you?\n' | seq2seq chat --model runs/chat      # piped: one reply line each
+
+The model's input is the conversation so far, cut to the last `--context-turns` turns and joined
+exactly as `seq2seq prepare-dialogue` joined them for training (so use the same number). The
+model's own replies count as turns. `/reset` forgets the conversation, `/quit` or end of input
+stops. Replies come from greedy search, beam search (`--beam-size`) or sampling (`--sample`);
+`--no-repeat-ngram N` stops a reply from repeating any of its own N-grams.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from keras_seq2seq.data.dialogue import CONTEXT_TURNS
+from keras_seq2seq.errors import Seq2SeqError
+
+HELP = "/reset forgets the conversation, /quit (or Ctrl-D) ends, /help shows this"
+
+
+def register(commands, command) -> None:
+    from keras_seq2seq.cli import _positive_int  # cli is loaded: it is the one calling us
+
+    parser = command(commands, "chat", run, "talk with a dialogue model, one reply per input line")
+    parser.add_argument("--model", required=True, metavar="DIR", help="model directory")
+    parser.add_argument("--context-turns", type=_positive_int, default=CONTEXT_TURNS,
+                        help="previous turns fed to the model (as in prepare-dialogue)")
+    parser.add_argument("--no-repeat-ngram", type=int, default=3, metavar="N",
+                        help="a reply never repeats one of its own N-grams (0: off)")
+    parser.add_argument("--beam-size", type=_positive_int, default=1,
+                        help="beam search with this many hypotheses (1: greedy); not with --sample")
+    parser.add_argument("--length-penalty", type=float, default=0.0, metavar="ALPHA",
+                        help="GNMT length penalty for beam search")
+    group = parser.add_argument_group("sampling (livelier replies than greedy or beam search)")
+    group.add_argument("--sample", action="store_true", help="draw each token from the model's distribution")
+    group.add_argument("--temperature", type=float, default=0.8, help="below 1 sharpens, above 1 flattens")
+    group.add_argument("--top-k", type=int, default=0, help="draw from the K most likely tokens only (0: all)")
+    group.add_argument("--top-p", type=float, default=0.9, help="draw from the smallest set holding this much probability")
+    group.add_argument("--seed", type=int, default=0, help="the same seed and inputs give the same replies")
+
+
+def _sampling(args) -> dict | None:
+    if args.no_repeat_ngram < 0:
+        raise Seq2SeqError(f"--no-repeat-ngram must be 0 (off) or more, got {args.no_repeat_ngram}")
+    if not args.sample:
+        return None
+    if args.beam_size != 1:
+        raise Seq2SeqError("--sample draws one reply; leave --beam-size at 1")
+    if args.temperature <= 0 or args.top_k < 0 or not 0 < args.top_p <= 1:
+        raise Seq2SeqError("--temperature must be > 0, --top-k >= 0 and --top-p in (0, 1]")
+    return {"temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p}
+
+
+def run(args) -> int:
+    from keras_seq2seq.data.dialogue import clean_turn, context_source
+    from keras_seq2seq.translator import Translator
+
+    sampling = _sampling(args)
+    translator = Translator.load(args.model)
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print(f"chatting with {args.model} (context: last {args.context_turns} turns); {HELP}",
+              file=sys.stderr)
+    history: list[str] = []
+    turn = 0
+    while True:
+        if interactive:
+            print("> ", end="", flush=True)
+        try:
+            line = sys.stdin.readline()
+        except UnicodeDecodeError as error:
+            raise Seq2SeqError(f"stdin: not valid UTF-8 ({error.reason})") from None
+        except KeyboardInterrupt:
+            line = ""
+        if not line:  # end of input
+            if interactive:
+                print()
+            return 0
+        text = clean_turn(line)
+        if text == "/quit":
+            return 0
+        if text == "/reset":
+            history.clear()
+            print("(conversation forgotten)", file=sys.stderr)
+            continue
+        if text == "/help":
+            print(HELP, file=sys.stderr)
+            continue
+        if not text:
+            continue
+        history.append(text)
+        source = context_source(history, args.context_turns)
+        # A different seed per turn, so sampled replies vary, yet a rerun repeats them.
+        reply = translator.translate([source], beam_size=args.beam_size, length_penalty=args.length_penalty,
+                                     sampling=sampling, seed=args.seed + turn,
+                                     no_repeat_ngram=args.no_repeat_ngram)[0]
+        turn += 1
+        print(reply, flush=True)
+        history.append(reply)
+        del history[: -args.context_turns]  # only the turns the next input can use

@@ -1,0 +1,36 @@
+"""`seq2seq prepare-dialogue CONVERSATIONS... --out pairs.tsv`: conversations → training pairs.
+
+    seq2seq prepare-dialogue chats.txt --out pairs.tsv --context-turns 2
+    seq2seq train --data pairs.tsv --format tsv --source-column 0 --target-column 1 --out runs/chat
+
+Conversation files hold one utterance per line and a blank line between conversations. Each
+reply becomes `context<TAB>reply`, the context being the previous turns joined by " ¶ " (see
+`keras_seq2seq.data.dialogue`); `seq2seq chat` builds its input the same way.
+"""
+
+from __future__ import annotations
+
+from keras_seq2seq.data.dialogue import CONTEXT_TURNS
+
+
+def register(commands, command) -> None:
+    from keras_seq2seq.cli import _positive_int  # cli is loaded: it is the one calling us
+
+    parser = command(commands, "prepare-dialogue", run,
+                     "turn conversation files into (context, response) training pairs")
+    parser.add_argument("conversations", nargs="+", metavar="CONVERSATIONS",
+                        help="text files: one utterance per line, a blank line between conversations")
+    parser.add_argument("--out", required=True, metavar="FILE", help="TSV file to write: context<TAB>response")
+    parser.add_argument("--context-turns", type=_positive_int, default=CONTEXT_TURNS,
+                        help="previous turns joined into each context (use the same with `seq2seq chat`)")
+
+
+def run(args) -> int:
+    from keras_seq2seq.data.dialogue import write_dialogue_pairs
+
+    counts = write_dialogue_pairs(args.conversations, args.out, args.context_turns)
+    print(f"{args.out}: {counts['pairs']:,} (context, response) pairs from {counts['conversations']:,} "
+          f"conversations, {counts['turns']:,} turns; context = last {args.context_turns} turn(s)")
+    print(f"train with: seq2seq train --data {args.out} --format tsv --source-column 0 "
+          f"--target-column 1 --out runs/chat")
+    return 0

@@ -1,0 +1,74 @@
+"""`seq2seq chat`: the context it feeds, its commands, and the whole path on a tiny dialogue model.
+
+conversations.txt (beside this file) is a handful of short made-up conversations, written for
+these tests: enough to train a tiny model in seconds, not to make it talk well.
+"""
+
+import io
+from pathlib import Path
+
+import pytest
+
+from keras_seq2seq.cli import main
+from keras_seq2seq.data.dialogue import SEPARATOR
+from keras_seq2seq.translator import Translator
+
+CONVERSATIONS = Path(__file__).with_name("conversations.txt")
+
+
+class RecordingTranslator:
+    """Stands in for a loaded model: remembers each source and the options, replies "rN"."""
+
+    def __init__(self):
+        self.sources, self.options = [], []
+
+    def translate(self, texts, **options):
+        self.sources += texts
+        self.options.append(options)
+        return [f"r{len(self.sources) - 1}"]
+
+
+def _chat(monkeypatch, capsys, stdin_text, *options, model="unused"):
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin_text))
+    code = main(["chat", "--model", str(model), *options])
+    return code, capsys.readouterr()
+
+
+def test_context_turns_reset_and_quit(monkeypatch, capsys):
+    fake = RecordingTranslator()
+    monkeypatch.setattr(Translator, "load", classmethod(lambda cls, directory: fake))
+    code, printed = _chat(monkeypatch, capsys, "hi\nhow are you?\n\n/reset\nagain\tnow\n/quit\nnever read\n",
+                          "--context-turns", "2")
+    assert code == 0
+    assert printed.out == "r0\nr1\nr2\n"  # no prompt: stdin is not a terminal
+    assert fake.sources == ["hi", f"r0{SEPARATOR}how are you?", "again now"]
+    assert "forgotten" in printed.err
+
+
+def test_sampling_options_reach_the_search(monkeypatch, capsys):
+    fake = RecordingTranslator()
+    monkeypatch.setattr(Translator, "load", classmethod(lambda cls, directory: fake))
+    _chat(monkeypatch, capsys, "a\nb\n", "--sample", "--temperature", "0.7", "--top-k", "5",
+          "--seed", "9", "--no-repeat-ngram", "2")
+    first, second = fake.options
+    assert first["sampling"] == {"temperature": 0.7, "top_k": 5, "top_p": 0.9}
+    assert first["no_repeat_ngram"] == 2 and (first["seed"], second["seed"]) == (9, 10)
+    code, printed = _chat(monkeypatch, capsys, "a\n", "--sample", "--beam-size", "3")
+    assert code == 2 and "leave --beam-size at 1" in printed.err
+
+
+@pytest.mark.slow
+def test_prepare_train_and_chat_end_to_end(tmp_path, monkeypatch, capsys):
+    pairs, model = tmp_path / "pairs.tsv", tmp_path / "chat-model"
+    assert main(["prepare-dialogue", str(CONVERSATIONS), "--out", str(pairs), "--context-turns", "2"]) == 0
+    assert main(["train", "--data", str(pairs), "--format", "tsv", "--source-column", "0",
+                 "--target-column", "1", "--out", str(model), "--epochs", "2", "--units", "32",
+                 "--embedding-dim", "16", "--min-freq", "1", "--quiet"]) == 0
+    capsys.readouterr()
+    lines = ["hi", "how are you ?", "what time is it ?", "good night"]
+    code, printed = _chat(monkeypatch, capsys, "\n".join(lines) + "\n", "--sample", "--seed", "1",
+                          "--no-repeat-ngram", "2", model=model)
+    assert code == 0
+    replies = printed.out.split("\n")
+    assert len(replies) == len(lines) + 1 and replies[-1] == ""  # one line per input
+    assert any(replies[:-1])  # the model says something
