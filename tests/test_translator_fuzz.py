@@ -10,7 +10,7 @@ from fuzzing import examples, line_text, nasty_text
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from keras_seq2seq import Translator, task_splits
+from keras_seq2seq import Translator, cli, task_splits
 
 LONG = "x" * 10_000
 
@@ -41,3 +41,18 @@ def test_translate_gives_one_string_per_input(tiny_translator, texts):
 def test_beam_search_gives_one_string_per_input(tiny_translator, texts):
     outputs = tiny_translator.translate(texts, beam_size=2)
     assert len(outputs) == len(texts) and all(isinstance(output, str) for output in outputs)
+
+
+ONE_LINE = nasty_text(surrogates=False).map(lambda text: text.replace("\n", " ").replace("\r", " "))
+
+
+@examples(15)
+@given(lines=st.lists(ONE_LINE, max_size=6), end=st.sampled_from(["\n", "\r\n", "\r"]))
+@example(lines=["form\x0cfeed", "line\u2028separator", "next\x85line", "vertical\x0btab", "\x1c\x1d\x1e", ""],
+         end="\n")
+def test_cli_translate_prints_one_line_per_input_line(tiny_translator, monkeypatch, tmp_path, capsys, lines, end):
+    monkeypatch.setattr(Translator, "load", classmethod(lambda cls, directory: tiny_translator))
+    path = tmp_path / "input.txt"
+    path.write_bytes("".join(line + end for line in lines).encode("utf-8"))
+    assert cli.main(["translate", "--model", "unused", "--input", str(path)]) == 0
+    assert capsys.readouterr().out.count("\n") == len(lines)

@@ -282,6 +282,16 @@ def _setting_overrides(args) -> dict:
     return overrides
 
 
+def _input_lines(text: str) -> list[str]:
+    """Lines ended by \\n, \\r\\n or \\r only, so there is one output line per input line.
+
+    `str.splitlines()` also splits at form feeds, U+0085, U+2028 and other characters that can
+    sit inside a sentence, which made the output longer than the input and misaligned.
+    """
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return lines[:-1] if lines[-1] == "" else lines
+
+
 def run_translate(args) -> int:
     from keras_seq2seq.translator import Translator
 
@@ -289,14 +299,14 @@ def run_translate(args) -> int:
     if args.input:
         from keras_seq2seq.artifacts import read_text_file
 
-        lines = read_text_file(Path(args.input), Seq2SeqError).splitlines()
+        lines = _input_lines(read_text_file(Path(args.input), Seq2SeqError))
     else:
         try:
-            lines = sys.stdin.buffer.read().decode("utf-8-sig").splitlines()
+            lines = _input_lines(sys.stdin.buffer.read().decode("utf-8-sig"))
         except UnicodeDecodeError as error:
             raise Seq2SeqError(f"stdin: not valid UTF-8 ({error.reason} at byte {error.start})") from None
         except AttributeError:  # a text stream without a buffer (tests, embedding)
-            lines = sys.stdin.read().splitlines()
+            lines = _input_lines(sys.stdin.read())
     if args.n_best > args.beam_size:
         raise Seq2SeqError(f"--n-best {args.n_best} needs --beam-size of at least {args.n_best}")
     sampling = None
