@@ -7,6 +7,18 @@ def test_padded_length_rounds_up_to_the_step():
     assert [padded_length(n, 8) for n in (1, 8, 9, 16, 17)] == [8, 8, 16, 16, 24]
 
 
+def test_long_lengths_round_to_coarser_steps():
+    # Fine steps up to 6 steps, then steps four times as large: few shapes for rare long batches.
+    assert [padded_length(n, 4) for n in (23, 24, 25, 40, 41, 56)] == [24, 24, 40, 40, 56, 56]
+
+
+def test_targets_pad_in_half_steps():
+    batches = TrainingBatches([np.ones(9, np.int32)], [np.ones(5, np.int32)], batch_size=2, length_step=8)
+    assert batches.padded_shape(0) == (16, 8)
+    (source, target_in), target_out = batches[0]
+    assert source.shape == (2, 16) and target_in.shape == target_out.shape == (2, 8)
+
+
 def test_pad_fills_rows_and_truncates():
     out = pad([np.array([1, 2]), np.array([3, 4, 5, 6])], 3, rows=3)
     np.testing.assert_array_equal(out, [[1, 2, 0], [3, 4, 5], [0, 0, 0]])
@@ -37,7 +49,7 @@ def test_teacher_forcing_batches():
     for i in range(len(batches)):
         (src, tgt_in), tgt_out = batches[i]
         assert src.shape[0] == tgt_in.shape[0] == 16  # fixed batch rows
-        assert src.shape[1] % 8 == 0 and tgt_out.shape[1] % 8 == 0
+        assert src.shape[1] % 8 == 0 and tgt_out.shape[1] % 4 == 0  # targets: half steps
         real = tgt_out[:, 0] != 0
         rows += int(real.sum())
         assert np.all(tgt_in[real, 0] == 2)  # <bos> first
