@@ -130,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--top-k", type=int, default=0, help="draw from the K most likely tokens only (0: all)")
     group.add_argument("--top-p", type=float, default=1.0, help="draw from the smallest set holding this much probability")
     group.add_argument("--seed", type=int, default=0, help="the same seed repeats the same samples")
+    translate.add_argument("--plot-attention", metavar="DIR",
+                           help="attention models: write one PNG heat map per input line to DIR "
+                                "(DIR/0001.png, …): source tokens across, output tokens down")
 
     evaluate = _command(commands, "evaluate", run_evaluate,
                         "score a model on a test corpus or a built-in task's test split")
@@ -175,6 +178,9 @@ def _add_search_options(parser) -> None:
                        help="hypotheses kept per sentence; 1 is greedy search")
     group.add_argument("--length-penalty", type=float, default=0.0, metavar="ALPHA",
                        help="GNMT length penalty for beam search; 0 ranks by raw log-probability")
+    group.add_argument("--replace-unk", action="store_true",
+                       help="attention models: replace each <unk> in the output by the source "
+                            "token attended to most at that step")
 
 
 def _add_data_options(parser, required: bool) -> None:
@@ -316,8 +322,12 @@ def run_translate(args) -> int:
         if args.temperature <= 0 or args.top_k < 0 or not 0 < args.top_p <= 1:
             raise Seq2SeqError("--temperature must be > 0, --top-k >= 0 and --top-p in (0, 1]")
         sampling = {"temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p}
-    outputs = translator.translate_n_best(lines, args.n_best, args.batch_size, args.beam_size,
-                                          args.length_penalty, sampling, args.seed)
+    if args.plot_attention:
+        outputs = _translate_and_plot(translator, lines, args, sampling)
+    else:
+        outputs = translator.translate_n_best(lines, args.n_best, args.batch_size, args.beam_size,
+                                              args.length_penalty, sampling, args.seed,
+                                              replace_unk=args.replace_unk)
     if args.n_best == 1:
         text = "".join(hypotheses[0][0] + "\n" for hypotheses in outputs)
     else:
@@ -335,6 +345,21 @@ def run_translate(args) -> int:
     return 0
 
 
+def _translate_and_plot(translator, lines: list[str], args, sampling: dict | None) -> list:
+    """Translate with the attention collected, plot each best hypothesis, return the n-best."""
+    from keras_seq2seq.alignment import n_best_alignments
+    from keras_seq2seq.plotting import plot_alignments
+
+    found = n_best_alignments(translator, lines, args.n_best, args.batch_size, args.beam_size,
+                              args.length_penalty, sampling, args.seed, replace_unk=args.replace_unk)
+    try:
+        paths = plot_alignments([hypotheses[0] for hypotheses in found], args.plot_attention)
+    except OSError as error:
+        raise Seq2SeqError(f"{args.plot_attention}: cannot write attention plots ({error.strerror})") from None
+    print(f"{len(paths)} attention plot(s) written to {args.plot_attention}", file=sys.stderr)
+    return [[(a.text, a.score) for a in hypotheses] for hypotheses in found]
+
+
 def run_evaluate(args) -> int:
     from keras_seq2seq.translator import Translator
 
@@ -348,7 +373,8 @@ def run_evaluate(args) -> int:
         pairs = _task_data(args.task, size, seed)["test"]
     else:
         pairs = _read_pairs(args, args.data, args.target_data)
-    result = translator.evaluate(pairs, args.batch_size, args.beam_size, args.length_penalty)
+    result = translator.evaluate(pairs, args.batch_size, args.beam_size, args.length_penalty,
+                                 replace_unk=args.replace_unk)
     _print_samples(pairs, result["hypotheses"], args.samples)
     _print_scores(result)
     return 0

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 import keras
 import numpy as np
@@ -31,6 +31,9 @@ from keras_seq2seq.search.generator import Generator
 from keras_seq2seq.text.subwords import SentencePieceTokenizer, train_subword_tokenizers
 from keras_seq2seq.text.tokenizers import Tokenizer, tokenizer_from_config
 from keras_seq2seq.text.vocabulary import Vocabulary
+
+if TYPE_CHECKING:
+    from keras_seq2seq.alignment import Alignment
 
 PairLike = Pair | tuple[str, str]
 
@@ -126,61 +129,99 @@ class Translator:
         return self.settings.max_output_len or 100
 
     def generator(self, beam_size: int = 1, length_penalty: float = 0.0,
-                  sampling: dict | None = None, no_repeat_ngram: int = 0) -> Generator:
+                  sampling: dict | None = None, no_repeat_ngram: int = 0,
+                  return_attention: bool = False) -> Generator:
         """The compiled generator for these search options (kept, so it compiles once)."""
-        key = (beam_size, float(length_penalty), tuple(sorted((sampling or {}).items())), no_repeat_ngram)
+        key = (beam_size, float(length_penalty), tuple(sorted((sampling or {}).items())), no_repeat_ngram,
+               return_attention)
         if key not in self._generators:
             self._generators[key] = Generator(self.model, self.max_output_len, beam_size,
-                                              length_penalty, sampling, no_repeat_ngram=no_repeat_ngram)
+                                              length_penalty, sampling, no_repeat_ngram=no_repeat_ngram,
+                                              return_attention=return_attention)
         return self._generators[key]
 
     def translate(self, texts: Sequence[str], batch_size: int | None = None, beam_size: int = 1,
                   length_penalty: float = 0.0, sampling: dict | None = None, seed: int = 0,
-                  no_repeat_ngram: int = 0) -> list[str]:
+                  no_repeat_ngram: int = 0, replace_unk: bool = False) -> list[str]:
         """One output string per input string, in order: greedy, beam search with `beam_size`,
         or sampling with `sampling={"temperature": 0.8, "top_k": 40, "top_p": 0.9}` and `seed`.
-        `no_repeat_ngram=n` (n > 0) forbids any output from repeating one of its own n-grams."""
+        `no_repeat_ngram=n` (n > 0) forbids any output from repeating one of its own n-grams.
+        `replace_unk=True` (attention models) copies, for every `<unk>` output, the source word
+        attended to most at that step."""
         best = self.translate_n_best(texts, 1, batch_size, beam_size, length_penalty, sampling, seed,
-                                     no_repeat_ngram)
+                                     no_repeat_ngram, replace_unk)
         return [hypotheses[0][0] for hypotheses in best]
 
     def translate_n_best(self, texts: Sequence[str], n_best: int = 1, batch_size: int | None = None,
                          beam_size: int = 1, length_penalty: float = 0.0, sampling: dict | None = None,
-                         seed: int = 0, no_repeat_ngram: int = 0) -> list[list[tuple[str, float]]]:
+                         seed: int = 0, no_repeat_ngram: int = 0,
+                         replace_unk: bool = False) -> list[list[tuple[str, float]]]:
         """For every input, its `n_best` outputs as `(text, score)`, best first.
 
         Scores are summed log-probabilities (divided by GNMT's length penalty when
         `length_penalty` alpha > 0). `n_best` can be at most `beam_size`. Inputs are decoded in
-        length-sorted, full-size batches: one compiled program per padded length.
+        length-sorted, full-size batches: one compiled program per padded length. With
+        `replace_unk`, unknown words are copied from the source (see `translate`).
         """
         if isinstance(texts, str):
             raise TypeError("translate() takes a list of strings; wrap a single string in a list")
         if not 1 <= n_best <= beam_size:
             raise ValueError(f"n_best must be between 1 and beam_size ({beam_size}), got {n_best}")
+        if replace_unk:
+            from keras_seq2seq.alignment import n_best_alignments
+
+            found = n_best_alignments(self, texts, n_best, batch_size, beam_size, length_penalty,
+                                      sampling, seed, no_repeat_ngram, replace_unk=True)
+            return [[(a.text, a.score) for a in hypotheses] for hypotheses in found]
+        generator = self.generator(beam_size, length_penalty, sampling, no_repeat_ngram)
+        outputs: list[list[tuple[str, float]]] = [[] for _ in texts]
+        for i, (ids, scores) in self.generate_rows(texts, generator, batch_size, seed):
+            outputs[i] = [(self.decode_target(ids[n].tolist()), float(scores[n])) for n in range(n_best)]
+        return outputs
+
+    def generate_rows(self, texts: Sequence[str], generator: Generator, batch_size: int | None = None,
+                      seed: int = 0) -> Iterator[tuple[int, tuple[np.ndarray, ...]]]:
+        """Run `generator` over `texts`; yields `(index into texts, that text's arrays)`.
+
+        The arrays are the generator's outputs for one sentence: `ids hypotheses x max_length`,
+        `scores hypotheses` (and `attention hypotheses x max_length x src_len` if it collects
+        attention). Texts are decoded in length-sorted, full-size batches, so each padded length
+        compiles once; yields come in that order, not the input order.
+        """
         batch_size = batch_size or self.settings.train.batch_size
         step = self.settings.train.length_step
-        generator = self.generator(beam_size, length_penalty, sampling, no_repeat_ngram)
         encoded = [self.encode_source(t) for t in texts]
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
-        outputs: list[list[tuple[str, float]]] = [[] for _ in encoded]
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             length = padded_length(max([len(encoded[i]) for i in rows] + [1]), step)
-            ids, scores = generator.generate(pad([encoded[i] for i in rows], length, batch_size),
-                                             seed=seed + start)
+            arrays = generator.generate(pad([encoded[i] for i in rows], length, batch_size), seed=seed + start)
             for row, i in enumerate(rows):
-                outputs[i] = [(self.decode_target(ids[row, n].tolist()), float(scores[row, n]))
-                              for n in range(n_best)]
-        return outputs
+                yield i, tuple(a[row] for a in arrays)
+
+    def align(self, texts: Sequence[str], beam_size: int = 1, length_penalty: float = 0.0,
+              batch_size: int | None = None, replace_unk: bool = False, sampling: dict | None = None,
+              seed: int = 0, no_repeat_ngram: int = 0) -> list["Alignment"]:
+        """For every text, its best output with the attention that wrote it (attention models).
+
+        Returns one `alignment.Alignment` per text: `.source_tokens`, `.target_tokens` (ending
+        with `<eos>` when produced), `.weights` (`target x source` numpy array, rows sum to 1)
+        and `.text` (equal to `translate`'s output for the same options).
+        """
+        from keras_seq2seq.alignment import align
+
+        return align(self, texts, beam_size, length_penalty, batch_size, replace_unk, sampling, seed,
+                     no_repeat_ngram)
 
     def evaluate(self, pairs: Iterable[PairLike], batch_size: int | None = None, beam_size: int = 1,
-                 length_penalty: float = 0.0) -> dict:
+                 length_penalty: float = 0.0, replace_unk: bool = False) -> dict:
         """Scores on `pairs`, plus the outputs themselves under `"hypotheses"`."""
         pairs = [_as_pair(p) for p in pairs]
         if not pairs:
             raise Seq2SeqError("nothing to evaluate: no (source, target) pairs")
         started = time.perf_counter()
-        hypotheses = self.translate([p.source for p in pairs], batch_size, beam_size, length_penalty)
+        hypotheses = self.translate([p.source for p in pairs], batch_size, beam_size, length_penalty,
+                                    replace_unk=replace_unk)
         seconds = time.perf_counter() - started
         references = [p.target for p in pairs]
         scores = metrics.score(hypotheses, references, self.target_tokenizer.tokenize)

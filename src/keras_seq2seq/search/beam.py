@@ -28,11 +28,13 @@ def length_penalty(lengths, alpha: float):
 
 
 def beam_search(model, source_ids, max_length: int, beam_size: int, alpha: float = 0.0,
-                no_repeat_ngram: int = 0):
+                return_attention: bool = False, no_repeat_ngram: int = 0):
     """Decode a batch with beam search; with `no_repeat_ngram` n > 0, no hypothesis repeats an n-gram.
 
     Returns `(ids, scores)`: `batch x beam x max_length` hypotheses (0 after `<eos>`) sorted
-    best first, and their `batch x beam` length-normalised scores.
+    best first, and their `batch x beam` length-normalised scores. With `return_attention`, also
+    each hypothesis's attention weights, `batch x beam x max_length x src_len`: they travel with
+    their hypothesis when the beam is reordered, like its tokens (zero rows after its `<eos>`).
     """
     batch = ops.shape(source_ids)[0]
     k = beam_size
@@ -51,11 +53,11 @@ def beam_search(model, source_ids, max_length: int, beam_size: int, alpha: float
     lengths = ops.zeros((batch, k), dtype="int32")
     offsets = ops.expand_dims(ops.arange(batch, dtype="int32") * k, 1)  # batch x 1
 
-    def not_done(step, tokens, state, scores, finished, output, lengths):
+    def not_done(step, tokens, state, scores, finished, output, lengths, *attention):
         return ops.logical_and(step < max_length, ops.logical_not(ops.all(finished)))
 
-    def advance(step, tokens, state, scores, finished, output, lengths):
-        logits, state, _ = model.decode_step(tokens, state, source)
+    def advance(step, tokens, state, scores, finished, output, lengths, *attention):
+        logits, state, weights = model.decode_step(tokens, state, source)
         log_probs = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)  # batch*k x vocab
         vocab = ops.shape(log_probs)[-1]
         if no_repeat_ngram:
@@ -79,12 +81,32 @@ def beam_search(model, source_ids, max_length: int, beam_size: int, alpha: float
         lengths = ops.take_along_axis(lengths, parent, axis=1) + ops.cast(ops.logical_not(was_finished), "int32")
         output = ops.where(positions == step, ops.expand_dims(chosen, -1), output)
         finished = ops.logical_or(was_finished, chosen == EOS_ID)
-        return step + 1, ops.reshape(chosen, (-1,)), state, scores, finished, output, lengths
+        if attention:
+            attention = (_extend_attention(attention[0], weights, parent, was_finished, step),)
+        return (step + 1, ops.reshape(chosen, (-1,)), state, scores, finished, output, lengths, *attention)
 
     loop_vars = (ops.convert_to_tensor(0, dtype="int32"), tokens, state, scores, finished, output, lengths)
-    _, _, _, scores, _, output, lengths = ops.while_loop(not_done, advance, loop_vars)
+    if return_attention:
+        loop_vars += (ops.zeros((batch, k, max_length, ops.shape(source_ids)[1]), "float32"),)
+    _, _, _, scores, _, output, lengths, *attention = ops.while_loop(not_done, advance, loop_vars)
     if alpha:
         scores = scores / length_penalty(lengths, alpha)
         scores, order = ops.top_k(scores, k)
         output = ops.take_along_axis(output, ops.expand_dims(order, -1), axis=1)
-    return output, scores
+        attention = [ops.take_along_axis(a, ops.reshape(order, (batch, k, 1, 1)), axis=1) for a in attention]
+    return (output, scores, *attention)
+
+
+def _extend_attention(attention, weights, parent, was_finished, step):
+    """The surviving hypotheses' attention history, with this step's weights as row `step`.
+
+    `attention` is `batch x k x max_length x src_len` in the previous beam order; `weights`
+    (`batch*k x src_len`) were computed from the parents, which chose this step's tokens.
+    """
+    batch, k, max_length, src_len = ops.shape(attention)
+    history = ops.take_along_axis(attention, ops.reshape(parent, (batch, k, 1, 1)), axis=1)
+    weights = ops.take_along_axis(ops.reshape(ops.cast(weights, "float32"), (batch, k, src_len)),
+                                  ops.expand_dims(parent, -1), axis=1)  # batch x k x src_len
+    weights = ops.where(ops.expand_dims(was_finished, -1), 0.0, weights)  # padding attends nowhere
+    at_step = ops.reshape(ops.arange(max_length, dtype="int32") == step, (1, 1, max_length, 1))
+    return ops.where(at_step, ops.expand_dims(weights, 2), history)

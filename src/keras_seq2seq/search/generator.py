@@ -13,6 +13,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_seq2seq.errors import Seq2SeqError
 from keras_seq2seq.search.beam import beam_search
 from keras_seq2seq.search.greedy import greedy_search
 from keras_seq2seq.search.sampling import sample_search
@@ -27,12 +28,17 @@ class Generator(keras.Model):
     With `sampling` (a dict of `temperature`, `top_k`, `top_p`), tokens are drawn instead, from
     uniforms made on the host by `numpy.random.default_rng(seed)`.
 
+    With `return_attention` (attention models only), `generate` returns a third array: every
+    hypothesis's attention weights, `batch x hypotheses x max_length x src_len`, where row `t`
+    is the attention that chose token `t` (zero rows after `<eos>`).
+
     With `no_repeat_ngram` n > 0, every search skips tokens that would repeat an n-gram of the
     output so far (`repeats.py`).
     """
 
     def __init__(self, model, max_length: int, beam_size: int = 1, length_penalty: float = 0.0,
-                 sampling: dict | None = None, no_repeat_ngram: int = 0, **kwargs):
+                 sampling: dict | None = None, return_attention: bool = False,
+                 no_repeat_ngram: int = 0, **kwargs):
         super().__init__(**kwargs)
         if beam_size < 1:
             raise ValueError(f"beam_size must be at least 1, got {beam_size}")
@@ -41,30 +47,39 @@ class Generator(keras.Model):
         self.beam_size = beam_size
         self.length_penalty = length_penalty
         self.sampling = dict(sampling) if sampling is not None else None
+        if self.sampling is not None and beam_size != 1:
+            raise ValueError("sampling draws one hypothesis per sentence; use beam_size=1 with it")
+        if return_attention and not model.decoder.has_attention:
+            raise Seq2SeqError(
+                "this model has no attention (it was trained with attention 'none'), so there "
+                "are no attention weights to return; train with --attention bahdanau, "
+                "luong-dot or luong-general")
+        self.return_attention = return_attention
         if no_repeat_ngram < 0:
             raise ValueError(f"no_repeat_ngram must be 0 (off) or an n-gram size, got {no_repeat_ngram}")
         self.no_repeat_ngram = no_repeat_ngram
-        if self.sampling is not None and beam_size != 1:
-            raise ValueError("sampling draws one hypothesis per sentence; use beam_size=1 with it")
 
     def call(self, inputs):
+        attention = self.return_attention
         if self.sampling is not None:
             source_ids, uniforms = inputs
-            ids, scores = sample_search(self.model, source_ids, uniforms, self.max_length,
-                                        no_repeat_ngram=self.no_repeat_ngram, **self.sampling)
-            return ops.expand_dims(ids, 1), ops.expand_dims(scores, 1)
-        source_ids = inputs
-        if self.beam_size == 1:
-            ids, scores = greedy_search(self.model, source_ids, self.max_length,
-                                        no_repeat_ngram=self.no_repeat_ngram)
-            return ops.expand_dims(ids, 1), ops.expand_dims(scores, 1)
-        return beam_search(self.model, source_ids, self.max_length, self.beam_size, self.length_penalty,
-                           no_repeat_ngram=self.no_repeat_ngram)
+            found = sample_search(self.model, source_ids, uniforms, self.max_length,
+                                  return_attention=attention, no_repeat_ngram=self.no_repeat_ngram,
+                                  **self.sampling)
+        elif self.beam_size == 1:
+            found = greedy_search(self.model, inputs, self.max_length, return_attention=attention,
+                                  no_repeat_ngram=self.no_repeat_ngram)
+        else:
+            return beam_search(self.model, inputs, self.max_length, self.beam_size,
+                               self.length_penalty, return_attention=attention,
+                               no_repeat_ngram=self.no_repeat_ngram)
+        # One hypothesis per sentence: add the hypotheses axis.
+        return tuple(ops.expand_dims(x, 1) for x in found)
 
-    def generate(self, source_ids: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    def generate(self, source_ids: np.ndarray, seed: int = 0) -> tuple[np.ndarray, ...]:
+        """`(ids, scores)`, or `(ids, scores, attention)` with `return_attention`; numpy arrays."""
         inputs = source_ids
         if self.sampling is not None:
             uniforms = np.random.default_rng(seed).random((len(source_ids), self.max_length), np.float32)
             inputs = (source_ids, uniforms)
-        ids, scores = self.predict_on_batch(inputs)
-        return np.asarray(ids), np.asarray(scores)
+        return tuple(np.asarray(x) for x in self.predict_on_batch(inputs))

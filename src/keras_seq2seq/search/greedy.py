@@ -7,17 +7,24 @@ from keras import ops
 from keras_seq2seq.search.loop import decode_loop
 
 
-def greedy_search(model, source_ids, max_length: int, no_repeat_ngram: int = 0):
-    """Decode a batch greedily; `source_ids` is `batch x src_len`, returns `batch x max_length`.
-    With `no_repeat_ngram` n > 0, the best token that does not repeat an n-gram is taken."""
+def greedy_search(model, source_ids, max_length: int, return_attention: bool = False,
+                  no_repeat_ngram: int = 0):
+    """Decode a batch greedily; `source_ids` is `batch x src_len`.
+
+    Returns `(ids batch x max_length, scores batch)`, and with `return_attention` also the
+    attention weights of every step, `batch x max_length x src_len` (see `decode_loop`). With
+    `no_repeat_ngram` n > 0, the best token that does not repeat an n-gram is taken.
+    """
     state, source = model.encode(source_ids)
+    keep = 3 if return_attention else 2
     return decode_loop(
-        lambda tokens, state: model.decode_step(tokens, state, source)[:2],
+        lambda tokens, state: model.decode_step(tokens, state, source)[:keep],
         state,
         ops.shape(source_ids)[0],
         max_length,
         choose=lambda logits, step: ops.argmax(logits, axis=-1),
         finished=empty_sources(source_ids),
+        source_length=ops.shape(source_ids)[1] if return_attention else None,
         no_repeat_ngram=no_repeat_ngram,
     )
 

@@ -17,20 +17,25 @@ from keras_seq2seq.text.vocabulary import BOS_ID, EOS_ID, PAD_ID
 
 
 def decode_loop(step_fn: Callable, states, batch_size, max_length: int, choose: Callable,
-                finished=None, no_repeat_ngram: int = 0):
+                finished=None, source_length=None, no_repeat_ngram: int = 0):
     """Run `step_fn` until every sentence has ended.
 
     Returns `(ids, scores)`: `batch x max_length` token ids (0 after `<eos>`) and each sentence's
-    summed log-probability, `batch`.
+    summed log-probability, `batch`. With `source_length`, returns `(ids, scores, attention)`:
+    the attention weights of every output step, `batch x max_length x source_length` (zero rows
+    where a sentence emitted padding).
 
     Args:
-        step_fn: `(token_ids batch, states) -> (logits batch x vocab, states)`.
+        step_fn: `(token_ids batch, states) -> (logits batch x vocab, states)`, or with
+            `source_length`, `-> (logits, states, weights batch x source_length)`.
         states: the decoder's initial states (any nest of `batch x ...` tensors).
         batch_size: number of sentences.
         max_length: most tokens produced per sentence, `<eos>` included.
         choose: the policy, `(logits batch x vocab, step) -> token_ids batch`.
         finished: optional `batch` booleans for rows that need no output (empty sources, the
             filler rows of a short last batch); they emit padding and never hold the loop up.
+        source_length: the padded source length, to collect attention weights (the extra loop
+            variable exists only then, so plain decoding costs nothing more).
         no_repeat_ngram: with n > 0, `choose` never sees a token that would repeat an n-gram of
             the sentence's output so far (see `repeats.py`); scores stay the model's own.
     """
@@ -41,21 +46,28 @@ def decode_loop(step_fn: Callable, states, batch_size, max_length: int, choose: 
         finished = ops.zeros((batch_size,), dtype="bool")
     scores = ops.zeros((batch_size,), dtype="float32")
 
-    def not_done(step, tokens, states, finished, output, scores):
+    def not_done(step, tokens, states, finished, output, scores, *attention):
         return ops.logical_and(step < max_length, ops.logical_not(ops.all(finished)))
 
-    def advance(step, tokens, states, finished, output, scores):
-        logits, states = step_fn(tokens, states)
+    def advance(step, tokens, states, finished, output, scores, *attention):
+        logits, states, *weights = step_fn(tokens, states)
         allowed = block_repeats(logits, output, step, no_repeat_ngram) if no_repeat_ngram else logits
         chosen = ops.cast(choose(allowed, step), "int32")
         log_probs = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)
         picked = ops.take_along_axis(log_probs, ops.expand_dims(chosen, 1), axis=1)[:, 0]
         scores = scores + ops.where(finished, 0.0, picked)
+        if attention:
+            # This step's weights, batch x 1 x src_len, at row `step`; none for finished rows.
+            weights = ops.where(ops.expand_dims(finished, -1), 0.0, ops.cast(weights[0], "float32"))
+            attention = (ops.where(ops.expand_dims(positions == step, -1),
+                                   ops.expand_dims(weights, 1), attention[0]),)
         chosen = ops.where(finished, PAD_ID, chosen)  # batch
         output = ops.where(positions == step, ops.expand_dims(chosen, 1), output)
         finished = ops.logical_or(finished, chosen == EOS_ID)
-        return step + 1, chosen, states, finished, output, scores
+        return (step + 1, chosen, states, finished, output, scores, *attention)
 
     loop_vars = (ops.convert_to_tensor(0, dtype="int32"), tokens, states, finished, output, scores)
-    *_, output, scores = ops.while_loop(not_done, advance, loop_vars)
-    return output, scores
+    if source_length is not None:
+        loop_vars += (ops.zeros((batch_size, max_length, source_length), dtype="float32"),)
+    _, _, _, _, output, scores, *attention = ops.while_loop(not_done, advance, loop_vars)
+    return (output, scores, *attention)

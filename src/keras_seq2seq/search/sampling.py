@@ -49,12 +49,14 @@ def inverse_cdf_choice(probs, uniforms):
 
 
 def sample_search(model, source_ids, uniforms, max_length: int, temperature: float = 1.0,
-                  top_k: int = 0, top_p: float = 1.0, no_repeat_ngram: int = 0):
+                  top_k: int = 0, top_p: float = 1.0, return_attention: bool = False,
+                  no_repeat_ngram: int = 0):
     """Decode a batch by sampling; `uniforms` is `batch x max_length` numbers in [0, 1).
 
-    Returns `(ids, scores)` like greedy search; scores are the model's log-probabilities of
-    the sampled tokens (before temperature and filtering). With `no_repeat_ngram` n > 0, tokens
-    that would repeat an n-gram of the output are never drawn.
+    Returns `(ids, scores)` like greedy search (and the attention weights with
+    `return_attention`); scores are the model's log-probabilities of the sampled tokens (before
+    temperature and filtering). With `no_repeat_ngram` n > 0, tokens that would repeat an
+    n-gram of the output are never drawn.
     """
     state, source = model.encode(source_ids)
 
@@ -65,6 +67,9 @@ def sample_search(model, source_ids, uniforms, max_length: int, temperature: flo
         probs = filter_probabilities(logits, temperature, top_k, top_p)
         return inverse_cdf_choice(probs, ops.take(uniforms, step, axis=1))
 
-    return decode_loop(lambda tokens, state: model.decode_step(tokens, state, source)[:2],
+    keep = 3 if return_attention else 2
+    return decode_loop(lambda tokens, state: model.decode_step(tokens, state, source)[:keep],
                        state, ops.shape(source_ids)[0], max_length, choose,
-                       finished=empty_sources(source_ids), no_repeat_ngram=no_repeat_ngram)
+                       finished=empty_sources(source_ids),
+                       source_length=ops.shape(source_ids)[1] if return_attention else None,
+                       no_repeat_ngram=no_repeat_ngram)
