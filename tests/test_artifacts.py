@@ -86,3 +86,16 @@ def test_config_checks(tmp_path):
     (tmp_path / artifacts.CONFIG_FILE).write_text(json.dumps(data))
     with pytest.raises(ModelFileError, match="version 99"):
         artifacts.read_config(tmp_path)
+
+
+def test_atomic_writes_make_files_readable_like_open_does(tmp_path):
+    """mkstemp creates 0o600 files; a written model directory must be readable as usual."""
+    import os
+
+    from keras_seq2seq import artifacts
+
+    target = tmp_path / "note.txt"
+    artifacts.atomic_write_text(target, "hello")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask

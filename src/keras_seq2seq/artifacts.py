@@ -36,6 +36,16 @@ FORMAT = "keras-seq2seq-model"
 FORMAT_VERSION = 1
 
 
+def _file_mode() -> int:
+    """What `open()` would give a new file: 0o666 less the umask (mkstemp makes files 0o600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+FILE_MODE = _file_mode()
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write `text` to `path` (UTF-8) via a temporary file and `os.replace`."""
     atomic_write_bytes(path, text.encode("utf-8"))
@@ -50,6 +60,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         _remove_quietly(tmp)
@@ -77,6 +88,7 @@ def save_keras_model(model: keras.Model, directory: Path) -> None:
     os.close(fd)
     try:
         model.save(tmp)
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, directory / MODEL_FILE)
     except BaseException:
         _remove_quietly(tmp)

@@ -23,6 +23,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 from typing import Callable
 
+from keras_seq2seq.artifacts import FILE_MODE
 from keras_seq2seq.errors import Seq2SeqError
 
 BASE_URL = "https://www.manythings.org/anki/"  # the public home of the Tatoeba/Anki pair files
@@ -79,6 +80,7 @@ def fetch(url: str, destination: Path, progress: Callable[[int, int | None], Non
             os.fsync(out.fileno())
         if total is not None and done != total:
             raise DownloadError(f"{url}: the download stopped after {done:,} of {total:,} bytes; try again")
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, destination)
         return done
     except urllib.error.HTTPError as error:
@@ -119,6 +121,7 @@ def unpack(archive: Path, out_dir: Path) -> list[Path]:
                 try:
                     with os.fdopen(fd, "wb") as out, bundle.open(member) as source:
                         shutil.copyfileobj(source, out, CHUNK)
+                    os.chmod(tmp, FILE_MODE)
                     os.replace(tmp, target)
                 except BaseException:
                     _remove(tmp)
