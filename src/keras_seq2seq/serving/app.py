@@ -25,8 +25,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from keras_seq2seq.serving.batcher import BatcherClosed, DynamicBatcher
-from keras_seq2seq.serving.limits import (Limits, RequestError, SearchOptions, TranslateRequest,
-                                          check_translate, sentences_of)
+from keras_seq2seq.serving.limits import Limits, RequestError, TranslateRequest, check_translate, sentences_of
 from keras_seq2seq.serving.registry import ServedModel
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -93,7 +92,7 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None, max
             raise RequestError(404, f"model: no model named {name!r}; this server has "
                                     f"{', '.join(repr(n) for n in models)}")
         options = check_translate(request, limits)
-        if options.attention and not models[name].describe()["has_attention"]:
+        if options.attention and not models[name].has_attention:
             raise RequestError(422, f"attention: model {name!r} has no attention to show")
         texts = sentences_of(request)
         key = (name, options)

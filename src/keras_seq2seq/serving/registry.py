@@ -18,6 +18,11 @@ class ServedModel:
     directory: Path
     translator: object  # keras_seq2seq.translator.Translator (imported lazily: keras is heavy)
 
+    @property
+    def has_attention(self) -> bool:
+        """Whether `/v1/translate` can return attention maps for this model."""
+        return self.translator.settings.model.attention != "none"
+
     def describe(self) -> dict:
         """What a client needs to pick a model: languages, tokenisers, sizes, recorded quality."""
         t = self.translator
@@ -38,7 +43,7 @@ class ServedModel:
             "target_vocab_size": len(t.target_vocab),
             "architecture": {"cell": m.cell, "units": m.units, "layers": m.num_layers,
                              "attention": m.attention, "bidirectional": m.bidirectional},
-            "has_attention": m.attention != "none",  # /v1/translate can return attention maps
+            "has_attention": self.has_attention,
             "max_output_len": t.max_output_len,
             # As recorded in config.json at training time; null when the run did not record it.
             "dev_bleu": training.get("dev_bleu", t.info.get("dev_bleu")),
