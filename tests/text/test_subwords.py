@@ -147,6 +147,9 @@ def test_missing_or_corrupt_model_file_names_the_file(tmp_path, tokenizer):
         tokenizer_from_config(config, tmp_path)
     with pytest.raises(ModelFileError, match="must sit in the model directory"):
         tokenizer_from_config({**config, "model_file": "../elsewhere.model"}, tmp_path)
+    for bad in (5, None, ""):  # a hand-edited config.json
+        with pytest.raises(ModelFileError, match="model_file setting must be a file name"):
+            tokenizer_from_config({**config, "model_file": bad}, tmp_path)
 
 
 def test_a_sentencepiece_config_needs_its_model():

@@ -143,6 +143,9 @@ class SentencePieceTokenizer(Tokenizer):
     def load(cls, directory: str | Path, model_file: str, lowercase: bool = False,
              normalize: str | None = "NFC") -> "SentencePieceTokenizer":
         """The tokeniser saved in `directory`; `ModelFileError` naming the file if it is unusable."""
+        if not isinstance(model_file, str) or not model_file:
+            raise ModelFileError(f"{directory}: the SentencePiece model_file setting must be a file name, "
+                                 f"got {model_file!r}")
         path = Path(directory) / model_file
         if Path(model_file).name != model_file:
             raise ModelFileError(f"{path}: a SentencePiece model file must sit in the model directory")
