@@ -100,7 +100,7 @@ class DevSelection(keras.callbacks.Callback):
         improved = value > self.best if self.higher_is_better else value < self.best
         if improved:
             self.best, self._bad, self._plateau_bad = value, 0, 0
-            self.best_at = {"epoch": epoch, "step": step, key: float(value)}
+            self.best_at = {"epoch": epoch, "step": step, **{k: float(v) for k, v in scores.items()}}
             self.best_weights = self.model.get_weights()
             self.translator.info["checkpoint"] = dict(self.best_at)
             if self.out_dir is not None:

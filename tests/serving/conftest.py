@@ -15,6 +15,6 @@ TINY_SETTINGS = dict(epochs=1, units=32, embedding_dim=16, batch_size=64, learni
 def model_dir(tmp_path_factory):
     splits = task_splits("dates", train=2000, dev=10, test=10, seed=0)
     out = tmp_path_factory.mktemp("served-model")
-    Translator.train(splits["train"], preset="dates", out_dir=out, verbose=0,
+    Translator.train(splits["train"], dev=splits["dev"], preset="dates", out_dir=out, verbose=0,
                      info={"data": {"task": "dates", "train_pairs": 2000}}, **TINY_SETTINGS)
     return out

@@ -28,6 +28,7 @@ class ServedModel:
         t = self.translator
         data = t.info.get("data", {})
         training = t.info.get("training", {})
+        checkpoint = t.info.get("checkpoint", {})
         source_lang = data.get("source_lang")
         m = t.settings.model
         return {
@@ -45,9 +46,10 @@ class ServedModel:
                              "attention": m.attention, "bidirectional": m.bidirectional},
             "has_attention": self.has_attention,
             "max_output_len": t.max_output_len,
-            # As recorded in config.json at training time; null when the run did not record it.
-            "dev_bleu": training.get("dev_bleu", t.info.get("dev_bleu")),
-            "best_dev_loss": training.get("best_val_loss"),
+            # The saved checkpoint's dev scores, as recorded in config.json at training time
+            # (null for a model trained without a dev set).
+            "dev_bleu": checkpoint.get("val_bleu"),
+            "dev_chrf": checkpoint.get("val_chrf"),
             "trained_epochs": training.get("epochs"),
         }
 
