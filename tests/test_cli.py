@@ -78,6 +78,14 @@ def test_train_translate_evaluate_on_a_user_corpus(tmp_path, capsys, monkeypatch
     assert main(["translate", "--model", str(out), "--sample", "--top-p", "0"]) == 2
     assert "--top-p" in capsys.readouterr().err
 
+    # No token twice in an output (a 1-gram never repeats), and a negative N is refused.
+    monkeypatch.setattr(sys, "stdin", open(inputs, encoding="utf-8"))
+    assert main(["translate", "--model", str(out), "--no-repeat-ngram", "1"]) == 0
+    for line in capsys.readouterr().out.splitlines():
+        assert len(line.split()) == len(set(line.split()))
+    assert main(["translate", "--model", str(out), "--no-repeat-ngram", "-1"]) == 2
+    assert "--no-repeat-ngram" in capsys.readouterr().err
+
     assert main(["evaluate", "--model", str(out), "--data", str(path), "--source-lang", "spa",
                  "--skip-bad-lines", "--samples", "2", "--beam-size", "2", "--length-penalty", "0.6"]) == 0
     report = capsys.readouterr().out

@@ -130,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--top-k", type=int, default=0, help="draw from the K most likely tokens only (0: all)")
     group.add_argument("--top-p", type=float, default=1.0, help="draw from the smallest set holding this much probability")
     group.add_argument("--seed", type=int, default=0, help="the same seed repeats the same samples")
+    translate.add_argument("--no-repeat-ngram", type=int, default=0, metavar="N",
+                           help="never repeat an N-gram within an output (any search; 0: off)")
     translate.add_argument("--plot-attention", metavar="DIR",
                            help="attention models: write one PNG heat map per input line to DIR "
                                 "(DIR/0001.png, …): source tokens across, output tokens down")
@@ -322,11 +324,14 @@ def run_translate(args) -> int:
         if args.temperature <= 0 or args.top_k < 0 or not 0 < args.top_p <= 1:
             raise Seq2SeqError("--temperature must be > 0, --top-k >= 0 and --top-p in (0, 1]")
         sampling = {"temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p}
+    if args.no_repeat_ngram < 0:
+        raise Seq2SeqError(f"--no-repeat-ngram must be 0 (off) or more, got {args.no_repeat_ngram}")
     if args.plot_attention:
         outputs = _translate_and_plot(translator, lines, args, sampling)
     else:
         outputs = translator.translate_n_best(lines, args.n_best, args.batch_size, args.beam_size,
                                               args.length_penalty, sampling, args.seed,
+                                              no_repeat_ngram=args.no_repeat_ngram,
                                               replace_unk=args.replace_unk)
     if args.n_best == 1:
         text = "".join(hypotheses[0][0] + "\n" for hypotheses in outputs)
@@ -351,7 +356,8 @@ def _translate_and_plot(translator, lines: list[str], args, sampling: dict | Non
     from keras_seq2seq.plotting import plot_alignments
 
     found = n_best_alignments(translator, lines, args.n_best, args.batch_size, args.beam_size,
-                              args.length_penalty, sampling, args.seed, replace_unk=args.replace_unk)
+                              args.length_penalty, sampling, args.seed,
+                              no_repeat_ngram=args.no_repeat_ngram, replace_unk=args.replace_unk)
     try:
         paths = plot_alignments([hypotheses[0] for hypotheses in found], args.plot_attention)
     except OSError as error:
