@@ -23,10 +23,12 @@ import warnings
 import zipfile
 import zlib
 from pathlib import Path
-
-import keras
+from typing import TYPE_CHECKING
 
 from keras_seq2seq.errors import ModelFileError
+
+if TYPE_CHECKING:  # Keras loads in load_keras_model: the text helpers here serve `seq2seq --help` too
+    import keras
 
 MODEL_FILE = "model.keras"
 CONFIG_FILE = "config.json"
@@ -132,6 +134,8 @@ def load_keras_model(directory: Path) -> keras.Model:
     (a Lambda layer, a marshalled function) or classes from outside Keras and keras-seq2seq is
     refused in our words, whatever the Keras version would say; `safe_mode` stays on behind it.
     """
+    import keras
+
     from keras_seq2seq import models  # noqa: F401  registers Seq2Seq, its loss and metric
 
     path = Path(directory) / MODEL_FILE
