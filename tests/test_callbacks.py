@@ -54,7 +54,7 @@ def test_the_best_weights_are_put_back_at_the_end():
     best = [w.copy() for w in model.get_weights()]
     model.set_weights([w + 1 for w in best])
     selection.on_epoch_end(1, {"loss": 0.7})
-    selection.on_train_end()
+    selection.restore_best()
     for kept, now in zip(best, model.get_weights()):
         np.testing.assert_array_equal(kept, now)
 

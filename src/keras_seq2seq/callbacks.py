@@ -29,6 +29,8 @@ class DevSelection(keras.callbacks.Callback):
     Keras log key such as `"val_loss"`/`"loss"` (lower is better, read at epoch ends). Each
     evaluation adds `val_bleu`/`val_chrf` to the epoch logs, so they show in the progress bar,
     the history and TensorBoard. `patience` and `plateau_patience` count evaluations, not epochs.
+    The caller puts the best weights back with `restore_best()` once training is over (a resumed
+    run calls `fit` more than once); `state()`/`restore()` carry the rest over to a resumed run.
     """
 
     def __init__(self, translator, dev, monitor: str, every_steps: int = 0, patience: int = 0,
@@ -83,9 +85,25 @@ class DevSelection(keras.callbacks.Callback):
                                                    if k.startswith("val_")}},
                         epoch=epoch + 1, step=self._step)
 
-    def on_train_end(self, logs=None):
+    def restore_best(self) -> None:
+        """Put the best evaluation's weights back on the model (if there was one)."""
         if self.best_weights is not None:
             self.model.set_weights(self.best_weights)
+
+    # ------------------------------------------------------------------ resuming
+    def state(self) -> dict:
+        """What a checkpoint needs to continue judging exactly as before (JSON-able; the best
+        weights are saved apart)."""
+        return {"best": self.best if self.best_at else None, "best_at": self.best_at,
+                "evaluations": self.evaluations, "bad": self._bad, "plateau_bad": self._plateau_bad}
+
+    def restore(self, state: dict, best_weights: list | None) -> None:
+        if state.get("best") is not None:
+            self.best = float(state["best"])
+        self.best_at = dict(state.get("best_at") or {})
+        self.evaluations = list(state.get("evaluations") or [])
+        self._bad, self._plateau_bad = int(state.get("bad", 0)), int(state.get("plateau_bad", 0))
+        self.best_weights = best_weights
 
     # ------------------------------------------------------------------ what to do
     def _decode_dev(self) -> dict:
@@ -148,21 +166,48 @@ class Warmup(keras.callbacks.Callback):
 
 
 class NanGuard(keras.callbacks.Callback):
-    """Stops at the first NaN/Inf loss and remembers where, so `fit` can say so plainly."""
+    """Stops at the first NaN/Inf loss and remembers where, so `fit` can say so plainly.
+
+    `batch_offset` is the number of batches of the epoch done before this `fit` (a resumed run),
+    so the batch named is the batch of the whole epoch.
+    """
 
     def __init__(self):
         super().__init__()
         self.failed_at: dict | None = None
+        self.batch_offset = 0
         self._epoch = 0
+        self._step = 0
+
+    def on_train_begin(self, logs=None):
+        self._step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
+        self._step += 1
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
-            self.failed_at = {"epoch": self._epoch + 1, "batch": batch + 1, "loss": float(loss)}
+            self.failed_at = {"epoch": self._epoch + 1, "batch": self.batch_offset + batch + 1,
+                              "step": self._step, "loss": float(loss)}
             self.model.stop_training = True
+
+
+class EpochPlan(keras.callbacks.Callback):
+    """Gives every epoch its own batch order, a pure function of (seed, epoch).
+
+    Keras has no epoch number for a dataset, and calls `on_epoch_end` on it at other times too
+    (when `fit` starts), so the epoch is set from here, where Keras names it.
+    """
+
+    def __init__(self, batches: TrainingBatches):
+        super().__init__()
+        self.batches = batches
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch != self.batches.epoch:  # `fit` starts on an epoch set (and maybe part-done) already
+            self.batches.start_epoch(epoch)
 
 
 class TensorBoardLog(keras.callbacks.Callback):
@@ -185,6 +230,8 @@ class TensorBoardLog(keras.callbacks.Callback):
 
         self.writer = SummaryWriter(str(self.log_dir))
         self._step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        # Evaluations from before a resume were written by the run that made them.
+        self._written = len(self.selection.evaluations) if self.selection else 0
 
     def on_train_batch_end(self, batch, logs=None):
         self._step += 1
@@ -217,15 +264,19 @@ class TimeBudget(keras.callbacks.Callback):
     """Stops training once `minutes` of wall time have passed (checked after every batch).
 
     The epoch in progress ends early; Keras then runs its dev pass and the usual callbacks,
-    so the best checkpoint and early stopping still see it.
+    so the best checkpoint and early stopping still see it. `spent_seconds` were used before a
+    resume: the budget is for the whole run, not for each process.
     """
 
-    def __init__(self, minutes: float):
+    def __init__(self, minutes: float, spent_seconds: float = 0.0):
         super().__init__()
         self.seconds = minutes * 60
+        self.spent_seconds = spent_seconds
+        self._start: float | None = None
 
     def on_train_begin(self, logs=None):
-        self._start = time.perf_counter()
+        if self._start is None:  # once per run, though a resumed run calls `fit` twice
+            self._start = time.perf_counter() - self.spent_seconds
 
     def on_train_batch_end(self, batch, logs=None):
         if time.perf_counter() - self._start > self.seconds:

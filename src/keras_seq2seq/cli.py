@@ -113,6 +113,15 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--tensorboard", metavar="DIR",
                        help="write losses, dev scores and the learning rate for TensorBoard to DIR")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
+    group = train.add_argument_group("resuming (an unfinished run in --out is resumed by default)")
+    group.add_argument("--checkpoint-every", type=int, metavar="STEPS",
+                       help="save the training state to OUT/checkpoint every STEPS batches, besides each "
+                            "epoch end (0: epoch ends only)")
+    choice = group.add_mutually_exclusive_group()
+    choice.add_argument("--resume", dest="resume", action="store_const", const=True, default=None,
+                        help="continue the unfinished run in --out; fail if there is none")
+    choice.add_argument("--restart", "--no-resume", dest="resume", action="store_const", const=False,
+                        help="discard an unfinished run's checkpoint in --out and start over")
 
     translate = _command(commands, "translate", run_translate,
                          "translate lines from stdin or --input, one output line per input line")
@@ -256,7 +265,7 @@ def run_train(args) -> int:
     print(f"training on {len(train):,} pairs, dev {len(dev):,} pairs, preset {preset}", file=sys.stderr)
     translator = Translator.train(train, dev=dev, preset=preset, out_dir=args.out,
                                   verbose=0 if args.quiet else 1, info=info, log_dir=args.tensorboard,
-                                  **overrides)
+                                  resume=args.resume, **overrides)
     record = translator.info["training"]
     best = record["best"]
     chosen = ", ".join(f"{k} {v:.2f}" for k, v in best.items() if k not in ("epoch", "step"))
@@ -281,6 +290,7 @@ def _setting_overrides(args) -> dict:
         "select_on": args.select_on, "eval_every": args.eval_every, "warmup_steps": args.warmup_steps,
         "plateau_patience": args.plateau_patience, "plateau_factor": args.plateau_factor,
         "label_smoothing": args.label_smoothing, "max_minutes": args.max_minutes,
+        "checkpoint_every": args.checkpoint_every,
     }
     # Partial tokenizer settings: merged into the preset's, so --lowercase keeps its kind.
     for side, kind in (("source_tokenizer", source), ("target_tokenizer", target)):

@@ -92,6 +92,7 @@ class TrainSettings:
     plateau_patience: int = 0          # dev evaluations without improvement before lowering the rate (0: never)
     plateau_factor: float = 0.5        # the rate is multiplied by this on a plateau
     min_learning_rate: float = 1e-5    # ... but never below this
+    checkpoint_every: int = 0          # also save the training state (to resume) every N steps (0: epoch ends only)
 
     def __post_init__(self):
         for name in ("epochs", "batch_size", "length_step"):
@@ -101,7 +102,7 @@ class TrainSettings:
             raise ConfigError(f"learning_rate must be positive, got {self.learning_rate}")
         if self.select_on not in SELECT_ON:
             raise ConfigError(f"select_on must be one of {SELECT_ON}, got {self.select_on!r}")
-        for name in ("eval_every", "warmup_steps", "plateau_patience", "patience"):
+        for name in ("eval_every", "warmup_steps", "plateau_patience", "patience", "checkpoint_every"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be a whole number >= 0, got {getattr(self, name)!r}")
         if not 0 < self.plateau_factor < 1:

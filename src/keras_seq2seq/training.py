@@ -1,7 +1,13 @@
-"""The training loop: Keras `fit` with bucketed batches, dev scoring, best checkpoint, early stop.
+"""The training loop: Keras `fit` with bucketed batches, dev scoring, best checkpoint, early stop,
+training checkpoints, and resuming from one.
 
 Kept apart from `Translator` because it is the one place that knows about optimisers, callbacks
 and timing; the translator only asks it to make the model better on some pairs.
+
+A resumed run restores everything the next step depends on (weights, optimizer, seed states,
+dev selection, the epoch's batch order) and skips the batches of the epoch already done. Keras
+`fit` always starts an epoch at its first batch, so the rest of a part-done epoch is one `fit`
+over those batches alone, and the following epochs another.
 """
 
 from __future__ import annotations
@@ -13,25 +19,29 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from keras_seq2seq.callbacks import (DevSelection, NanGuard, TensorBoardLog, Throughput, TimeBudget,
-                                     TrainingDiverged, Warmup)
+from keras_seq2seq import checkpoint
+from keras_seq2seq.callbacks import (DevSelection, EpochPlan, NanGuard, TensorBoardLog, Throughput,
+                                     TimeBudget, TrainingDiverged, Warmup)
+from keras_seq2seq.checkpoint import Checkpoint, Checkpointer, check_writable  # noqa: F401 (check_writable: API)
 from keras_seq2seq.data.batching import TrainingBatches
 from keras_seq2seq.data.corpus import Pair
-from keras_seq2seq.errors import ConfigError, Seq2SeqError
+from keras_seq2seq.errors import ConfigError
 from keras_seq2seq.models import MaskedAccuracy, MaskedCrossEntropy
 
 
 def fit(translator, train: list[Pair], dev: list[Pair] | None, out_dir: Path | None,
-        verbose: int = 1, log_dir: Path | None = None) -> dict:
+        verbose: int = 1, log_dir: Path | None = None, resume_from: Checkpoint | None = None) -> dict:
     """Train `translator.model` in place; returns a JSON-able record of the run.
 
     With `dev`, the checkpoint is chosen on `select_on` (dev BLEU by default: the dev set is
-    decoded greedily at every evaluation); without it, on the training loss.
+    decoded greedily at every evaluation); without it, on the training loss. With `out_dir`,
+    the training state is saved in `out_dir/checkpoint/` every `checkpoint_every` steps and at
+    each epoch end; `resume_from` (found by `checkpoint.find`) continues such a run.
     """
     settings = translator.settings
     t = settings.train
     if out_dir is not None:
-        check_writable(out_dir)
+        check_writable(out_dir, checkpoint.space_needed(translator.model))
     keras.utils.set_random_seed(t.seed)
     sources, targets, dropped = encode_pairs(translator, train, t.max_source_len, t.max_target_len)
     if not sources:
@@ -54,6 +64,11 @@ def fit(translator, train: list[Pair], dev: list[Pair] | None, out_dir: Path | N
         loss=MaskedCrossEntropy(label_smoothing=t.label_smoothing),
         metrics=[MaskedAccuracy()],
     )
+    prior = resume_from.trainer if resume_from else {}
+    if resume_from:
+        resume_from.restore_into(model)
+        if "learning_rate" in resume_from.changed:  # asked for, e.g. after a divergence
+            model.optimizer.learning_rate = t.learning_rate
     translator._generators.clear()  # dev decoding must compile against this run's length limit
     monitor = ("val_loss" if t.select_on == "loss" else t.select_on) if dev else "loss"
     selection = DevSelection(translator, dev, monitor, every_steps=t.eval_every,
@@ -61,42 +76,88 @@ def fit(translator, train: list[Pair], dev: list[Pair] | None, out_dir: Path | N
                              plateau_factor=t.plateau_factor, min_learning_rate=t.min_learning_rate,
                              out_dir=out_dir, verbose=verbose)
     meter, nan_guard = Throughput(batches), NanGuard()
-    callbacks: list[keras.callbacks.Callback] = [nan_guard, meter]
+    if resume_from:
+        selection.restore(prior["selection"], resume_from.best_weights())
+        meter.tokens, meter.seconds = prior["throughput"]["tokens"], prior["throughput"]["seconds"]
+    started, spent = time.perf_counter(), float(prior.get("seconds", 0.0))
+    epoch, skip = resume_from.position if resume_from else (0, 0)
+    resumed_from = prior.get("resumed_from", []) + (
+        [{"epoch": epoch, "batch": skip, "step": prior["step"]}] if resume_from else [])
+    progress = Checkpointer(batches, nan_guard, t.checkpoint_every, history=prior.get("history"),
+                            last_saved=dict(resumed_from[-1]) if resumed_from else None)
+    if out_dir is not None:
+        data = {"train": checkpoint.fingerprint(train), "dev": checkpoint.fingerprint(dev)}
+
+        def write(position: dict) -> None:
+            trainer = {**position, "epochs": t.epochs, "batches_per_epoch": batches.batches_per_epoch,
+                       "stopped": bool(model.stop_training), "selection": selection.state(),
+                       "history": progress.history, "seconds": spent + time.perf_counter() - started,
+                       "throughput": {"tokens": meter.tokens, "seconds": meter.seconds},
+                       "data": data, "resumed_from": resumed_from}
+            checkpoint.save(out_dir, translator, trainer, checkpoint.state_arrays(model, selection.best_weights))
+
+        progress.write = write
+    callbacks: list[keras.callbacks.Callback] = [EpochPlan(batches), nan_guard, meter]
     if t.warmup_steps:
         callbacks.append(Warmup(t.learning_rate, t.warmup_steps))
     if t.max_minutes:
-        callbacks.append(TimeBudget(t.max_minutes))
+        callbacks.append(TimeBudget(t.max_minutes, spent))
     callbacks.append(selection)
     if log_dir is not None:
         callbacks.append(TensorBoardLog(log_dir, selection))
-    started = time.perf_counter()
-    history = model.fit(batches, validation_data=dev_batches, epochs=t.epochs,
-                        callbacks=callbacks, verbose=verbose)
-    seconds = time.perf_counter() - started
+    callbacks.append(progress)  # last: a checkpoint holds what the others did at that step
+
+    def run(first: int, last: int, skip: int = 0) -> bool:
+        """`fit` epochs `first`..`last - 1`, the first from its batch `skip`; False if stopped."""
+        batches.start_epoch(first, skip)
+        nan_guard.batch_offset = skip
+        # shuffle=False: Keras would reorder the batches with Python's global `random`, which
+        # a resumed run cannot replay (and callbacks could not tell which batch ran).
+        model.fit(batches, validation_data=dev_batches, initial_epoch=first, epochs=last,
+                  callbacks=callbacks, verbose=verbose, shuffle=False)
+        nan_guard.batch_offset = 0
+        return not model.stop_training
+
+    going = not prior.get("stopped", False)
+    if going and skip and epoch < t.epochs:
+        progress.pending_metrics = resume_from.metric_values()
+        going = run(epoch, epoch + 1, skip)
+        epoch += 1
+    if going and epoch < t.epochs:
+        run(epoch, t.epochs)
+    selection.restore_best()
+    seconds = spent + time.perf_counter() - started
     if nan_guard.failed_at is not None:
-        raise_diverged(nan_guard.failed_at, t.learning_rate, out_dir, selection.best_at)
+        raise_diverged(nan_guard.failed_at, t.learning_rate, out_dir, selection.best_at, progress.last_saved)
     return {
         "train_pairs": len(sources),
         "dropped_by_length": dropped,
         "dev_pairs": len(dev or []),
-        "epochs": len(history.history.get("loss", [])),
+        "epochs": len(progress.history.get("loss", [])),
         "selected_on": monitor,
         "best": selection.best_at,
         "best_epoch": selection.best_at.get("epoch", 0),
         "evaluations": selection.evaluations,
         "seconds": round(seconds, 1),
         "target_tokens_per_second": round(meter.steady_rate(), 1),
-        "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
+        "history": progress.history,
+        "resumed_from": resumed_from,
     }
 
 
-def raise_diverged(failed_at: dict, learning_rate: float, out_dir: Path | None, best_at: dict):
+def raise_diverged(failed_at: dict, learning_rate: float, out_dir: Path | None, best_at: dict,
+                   checkpoint_at: dict | None = None):
     kept = (f"the last good model in {out_dir} (epoch {best_at['epoch']}, step {best_at['step']}) is kept"
             if out_dir is not None and best_at else "nothing was saved")
+    step = f" (step {failed_at['step']})" if "step" in failed_at else ""
+    resume = ""
+    if out_dir is not None and checkpoint_at:
+        resume = (f", and so is the last good training checkpoint (step {checkpoint_at['step']}): run "
+                  f"again with a lower --learning-rate to continue from there")
     raise TrainingDiverged(
         f"training diverged: the loss became {failed_at['loss']} at epoch {failed_at['epoch']}, "
-        f"batch {failed_at['batch']}; {kept}. Try a lower --learning-rate (it was {learning_rate:g}), "
-        f"--warmup-steps, or a smaller --clipnorm."
+        f"batch {failed_at['batch']}{step}; {kept}{resume}. Try a lower --learning-rate (it was "
+        f"{learning_rate:g}), --warmup-steps, or a smaller --clipnorm."
     )
 
 
@@ -114,14 +175,3 @@ def encode_pairs(translator, pairs: list[Pair], max_source_len: int | None,
         sources.append(source)
         targets.append(target)
     return sources, targets, dropped
-
-
-def check_writable(directory: Path) -> None:
-    """Fail before training, not after an hour, when the output directory cannot be written."""
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        probe = directory / ".write-test"
-        probe.write_bytes(b"ok")
-        probe.unlink()
-    except OSError as error:
-        raise Seq2SeqError(f"{directory}: cannot write the model there ({error.strerror})") from None

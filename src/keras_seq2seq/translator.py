@@ -80,17 +80,30 @@ class Translator:
     @classmethod
     def train(cls, train: Iterable[PairLike], dev: Iterable[PairLike] | None = None,
               preset: str | None = None, out_dir: str | Path | None = None, verbose: int = 1,
-              info: dict | None = None, log_dir: str | Path | None = None, **overrides) -> "Translator":
-        """Build vocabularies from `train`, then fit; see `fit` for `out_dir`, `log_dir`, `verbose`."""
+              info: dict | None = None, log_dir: str | Path | None = None, resume: bool | None = None,
+              **overrides) -> "Translator":
+        """Build vocabularies from `train`, then fit; see `fit` for `out_dir`, `log_dir`, `verbose`.
+
+        When `out_dir` holds an unfinished run (a `checkpoint/` left by a killed or diverged
+        run), training continues from it with the same data and settings (`resume=None`, or
+        `True`, which fails when there is none); `resume=False` discards it and starts over.
+        """
+        from keras_seq2seq import checkpoint, config
+
         train = [_as_pair(p) for p in train]
-        translator = cls.create(train, preset_name=preset, **overrides)
+        dev = None if dev is None else [_as_pair(p) for p in dev]
+        resume_from = None
+        if out_dir is not None:
+            requested = config.preset(preset).updated(**overrides)
+            resume_from = checkpoint.find(Path(out_dir), resume, requested, train, dev)
+        translator = resume_from.translator if resume_from else cls.create(train, preset_name=preset, **overrides)
         translator.info.update(info or {})
-        translator.fit(train, dev, out_dir=out_dir, verbose=verbose, log_dir=log_dir)
+        translator.fit(train, dev, out_dir=out_dir, verbose=verbose, log_dir=log_dir, resume_from=resume_from)
         return translator
 
     def fit(self, train: Iterable[PairLike], dev: Iterable[PairLike] | None = None,
             out_dir: str | Path | None = None, verbose: int = 1,
-            log_dir: str | Path | None = None) -> dict:
+            log_dir: str | Path | None = None, resume_from=None) -> dict:
         """Train with teacher forcing; returns the training record (also kept in `info`).
 
         With `dev`, the dev set is decoded and scored every epoch (or every `eval_every` steps);
@@ -99,17 +112,21 @@ class Translator:
         With `out_dir`, the best model so far is saved there at every improvement. With
         `log_dir`, losses, dev scores and the learning rate go to TensorBoard event files.
         A NaN/Inf loss stops training with `TrainingDiverged`, naming where it happened.
+        With `out_dir`, the training state also goes to `out_dir/checkpoint/` (every
+        `checkpoint_every` steps and at each epoch end) until training ends; `train` resumes
+        from it (`resume_from` is the `checkpoint.Checkpoint` it found).
         """
-        from keras_seq2seq import training  # keeps `import keras_seq2seq` light
+        from keras_seq2seq import checkpoint, training  # keeps `import keras_seq2seq` light
 
         record = training.fit(self, [_as_pair(p) for p in train],
                               None if dev is None else [_as_pair(p) for p in dev],
                               out_dir=None if out_dir is None else Path(out_dir), verbose=verbose,
-                              log_dir=None if log_dir is None else Path(log_dir))
+                              log_dir=None if log_dir is None else Path(log_dir), resume_from=resume_from)
         self.info["training"] = record
         self._generators.clear()  # training may have set a new output length limit
         if out_dir is not None:
             self.save(out_dir)
+            checkpoint.remove(Path(out_dir))  # finished: nothing to resume
         return record
 
     # -------------------------------------------------------------------- text ⇄ ids

@@ -64,5 +64,18 @@ def test_same_seed_same_batches_and_epochs_differ():
     b = TrainingBatches(sources, targets, 16, seed=3)
     np.testing.assert_array_equal(a[0][1], b[0][1])
     first = [a[i][1].tobytes() for i in range(len(a))]
-    a.on_epoch_end()
+    a.start_epoch(1)
     assert [a[i][1].tobytes() for i in range(len(a))] != first
+
+
+def test_an_epoch_plan_depends_only_on_seed_and_epoch_and_can_start_mid_way():
+    sources, targets = _data()
+    a = TrainingBatches(sources, targets, 16, seed=3)
+    a.start_epoch(2)
+    epoch_2 = [a[i][1].tobytes() for i in range(len(a))]
+    b = TrainingBatches(sources, targets, 16, seed=3)  # a fresh process resuming epoch 2 at batch 4
+    b.start_epoch(2, skip=4)
+    assert len(b) == len(a) - 4 and b.batches_per_epoch == len(a) == 7
+    assert [b[i][1].tobytes() for i in range(len(b))] == epoch_2[4:]
+    b.on_epoch_end()  # Keras calls this at other times too; it must not change the plan
+    assert [b[i][1].tobytes() for i in range(len(b))] == epoch_2[4:]

@@ -60,6 +60,11 @@ class TrainingBatches(keras.utils.PyDataset):
     `targets` end with `<eos>`; `target_in` is the same sequence shifted right behind `<bos>`.
     Every batch has exactly `batch_size` rows (short batches get empty rows, which the masked
     loss ignores) so that only the lengths vary, in steps of `length_step`.
+
+    Each epoch's batch order is a pure function of `(seed, epoch)`: a run resumed from a
+    checkpoint sees exactly the batches it would have seen, and can skip those already done.
+    `start_epoch(epoch, skip)` selects the epoch (the `EpochPlan` callback calls it during `fit`);
+    the dataset then holds that epoch's batches from number `skip` on.
     """
 
     def __init__(self, sources: list[np.ndarray], targets: list[np.ndarray], batch_size: int,
@@ -74,18 +79,28 @@ class TrainingBatches(keras.utils.PyDataset):
         # (spa-eng, batches of 128: 71% -> 81% real target tokens, 12 shapes either way).
         self.target_step = max(1, length_step // 2)
         self.shuffle = shuffle
-        self.rng = np.random.default_rng(seed)
+        self.seed = seed
         self.source_lengths = np.array([len(s) for s in sources])
         self.target_lengths = np.array([len(t) for t in targets])
         # Sort key: target length first (the decoder is the bigger cost), then source length.
         self.lengths = self.target_lengths * 10_000 + self.source_lengths
-        self.batches = self._plan()
+        self.start_epoch(0)
 
-    def _plan(self) -> list[np.ndarray]:
+    def plan(self, epoch: int) -> list[np.ndarray]:
+        """Row indices of every batch of `epoch`, in training order."""
         if self.shuffle:
-            return bucketed_batches(self.lengths, self.batch_size, self.rng)
+            return bucketed_batches(self.lengths, self.batch_size, np.random.default_rng([self.seed, epoch]))
         order = np.argsort(self.lengths, kind="stable")
         return [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+
+    def start_epoch(self, epoch: int, skip: int = 0) -> None:
+        """Hold `epoch`'s batches from number `skip` on (`skip` > 0 resumes an epoch mid-way)."""
+        self.epoch, self.skip = epoch, skip
+        self.batches = self.plan(epoch)[skip:]
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return -(-len(self.lengths) // self.batch_size)
 
     def __len__(self) -> int:
         return len(self.batches)
@@ -109,8 +124,3 @@ class TrainingBatches(keras.utils.PyDataset):
         target_in[:, 1:] = target_out[:, :-1]
         target_in[len(rows) :] = 0  # empty filler rows stay fully padded
         return (source, target_in), target_out
-
-    def on_epoch_end(self):
-        if self.shuffle:
-            self.batches = self._plan()
-
