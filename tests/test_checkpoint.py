@@ -4,6 +4,7 @@ kill, what a resumed run accepts, and the checks made before training starts.
 
 import json
 import math
+import re
 from pathlib import Path
 
 import keras
@@ -156,3 +157,29 @@ def test_a_checkpoint_path_taken_by_a_file_is_reported(tmp_path):
     (tmp_path / "checkpoint").write_text("not a directory")
     with pytest.raises(Seq2SeqError, match="checkpoint: exists and is not a directory"):
         checkpoint.check_writable(tmp_path)
+
+
+def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    from keras import ops
+
+    from keras_seq2seq import models
+
+    pairs = [(str(n), str(n) * 2) for n in range(64)] + [("poison", "Z")]
+    translator = Translator.create(pairs, preset_name="dates", units=16, embedding_dim=8, batch_size=16,
+                                   epochs=2, checkpoint_every=1, patience=0)
+    poison = translator.target_vocab.encode(["Z"])[0]
+    loss = models.MaskedCrossEntropy.call
+
+    def poisoned(self, y_true, y_pred):  # NaN for the one batch holding the "Z" target
+        hit = ops.any(ops.equal(ops.cast(y_true, "int32"), poison))
+        return ops.where(hit, float("nan"), loss(self, y_true, y_pred))
+
+    monkeypatch.setattr(models.MaskedCrossEntropy, "call", poisoned)
+    with pytest.raises(Seq2SeqError, match=r"diverged: the loss became nan at epoch 1, batch \d+ \(step \d+\)") as caught:
+        translator.fit(pairs, out_dir=tmp_path, verbose=0)
+    message = str(caught.value)
+    bad_step = int(re.search(r"\(step (\d+)\)", message).group(1))
+    assert bad_step > 1  # the poisoned batch is not the first (fixed by the seed)
+    assert json.loads((tmp_path / "checkpoint" / "trainer.json").read_text())["step"] == bad_step - 1
+    assert f"last good training checkpoint (step {bad_step - 1})" in message
+    assert "lower --learning-rate" in message

@@ -22,7 +22,7 @@ import numpy as np
 from keras_seq2seq import checkpoint
 from keras_seq2seq.callbacks import (DevSelection, EpochPlan, NanGuard, TensorBoardLog, Throughput,
                                      TimeBudget, TrainingDiverged, Warmup)
-from keras_seq2seq.checkpoint import Checkpoint, Checkpointer, check_writable  # noqa: F401 (check_writable: API)
+from keras_seq2seq.checkpoint import Checkpoint, Checkpointer, check_writable
 from keras_seq2seq.data.batching import TrainingBatches
 from keras_seq2seq.data.corpus import Pair
 from keras_seq2seq.errors import ConfigError
