@@ -16,6 +16,8 @@ import sys
 
 
 def register(commands, command) -> None:
+    from keras_seq2seq.cli import _positive_int  # cli is loaded: it is the one calling us
+
     serve = command(commands, "serve", run_serve, "serve models over HTTP: a JSON API and a page")
     serve.add_argument("--model", action="append", required=True, metavar="[NAME=]DIR",
                        help="model directory to serve, optionally named (repeat for several; "
@@ -56,16 +58,6 @@ def run_serve(args) -> int:
     print(f"serving on http://{args.host}:{args.port}/ (API docs at /docs; {batching})", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def _non_negative_float(text: str) -> float:
