@@ -22,7 +22,17 @@ class TrainingDiverged(Seq2SeqError):
     """The loss became NaN or infinite; the message names the step and what to try."""
 
 
-class DevSelection(keras.callbacks.Callback):
+class StepCounter(keras.callbacks.Callback):
+    """Keeps `_step` (the optimizer's update count, so it carries on across a resume) and `_epoch`."""
+
+    def on_train_begin(self, logs=None):
+        self._step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+
+class DevSelection(StepCounter):
     """Scores the dev set and acts on it: best weights, best checkpoint, plateau LR, early stop.
 
     `monitor` is `"bleu"` or `"chrf"` (higher is better, computed here by decoding `dev`), or a
@@ -57,12 +67,6 @@ class DevSelection(keras.callbacks.Callback):
         self._step = 0
 
     # ------------------------------------------------------------------ when to evaluate
-    def on_train_begin(self, logs=None):
-        self._step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch = epoch
-
     def on_train_batch_end(self, batch, logs=None):
         self._step += 1
         if self.every_steps and self._step % self.every_steps == 0:
@@ -142,7 +146,7 @@ class DevSelection(keras.callbacks.Callback):
                 print(f"\nstep {step}: no dev improvement; learning rate {old:.2e} → {new:.2e}")
 
 
-class Warmup(keras.callbacks.Callback):
+class Warmup(StepCounter):
     """Raises the learning rate linearly from near 0 to its set value over the first `steps`.
 
     Recurrent models trained with Adam at a high rate can blow up in their first updates; a short
@@ -154,9 +158,6 @@ class Warmup(keras.callbacks.Callback):
         self.learning_rate = learning_rate
         self.steps = steps
 
-    def on_train_begin(self, logs=None):
-        self._step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
-
     def on_train_batch_begin(self, batch, logs=None):
         if self._step < self.steps:
             self.model.optimizer.learning_rate = self.learning_rate * (self._step + 1) / self.steps
@@ -165,7 +166,7 @@ class Warmup(keras.callbacks.Callback):
         self._step += 1
 
 
-class NanGuard(keras.callbacks.Callback):
+class NanGuard(StepCounter):
     """Stops at the first NaN/Inf loss and remembers where, so `fit` can say so plainly.
 
     `batch_offset` is the number of batches of the epoch done before this `fit` (a resumed run),
@@ -178,12 +179,6 @@ class NanGuard(keras.callbacks.Callback):
         self.batch_offset = 0
         self._epoch = 0
         self._step = 0
-
-    def on_train_begin(self, logs=None):
-        self._step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
         self._step += 1
@@ -210,7 +205,7 @@ class EpochPlan(keras.callbacks.Callback):
             self.batches.start_epoch(epoch)
 
 
-class TensorBoardLog(keras.callbacks.Callback):
+class TensorBoardLog(StepCounter):
     """Writes losses, dev scores and the learning rate as TensorBoard scalars (tensorboardX).
 
     Keras' own TensorBoard callback needs TensorFlow; tensorboardX writes the same event files
@@ -229,7 +224,7 @@ class TensorBoardLog(keras.callbacks.Callback):
         from tensorboardX import SummaryWriter
 
         self.writer = SummaryWriter(str(self.log_dir))
-        self._step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        super().on_train_begin(logs)
         # Evaluations from before a resume were written by the run that made them.
         self._written = len(self.selection.evaluations) if self.selection else 0
 

@@ -44,22 +44,15 @@ def register(commands, command) -> None:
 
 
 def _add_split_options(parser) -> None:
+    from keras_seq2seq.cli import whole_number  # cli is loaded: it is the one calling us
+
+    _count = whole_number(0)
     group = parser.add_argument_group("splitting")
     group.add_argument("--dev-size", type=_count, default=DEV_SIZE, help="lines in dev.tsv")
     group.add_argument("--test-size", type=_count, default=TEST_SIZE, help="lines in test.tsv")
     group.add_argument("--held-out-size", type=_count, default=HELD_OUT_SIZE,
                        help="lines set aside in held-out.tsv (0: none)")
     group.add_argument("--seed", type=int, default=SEED, help="shuffle seed")
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
-    return value
 
 
 def run_data(args) -> int:
