@@ -150,3 +150,29 @@ def test_a_request_cancelled_before_its_turn_is_not_decoded():
         dropped.result(0)
     assert [items for _, items in run.calls] == [["first"], ["kept"]]
     batcher.close()
+
+
+def test_a_lone_client_does_not_pay_the_delay():
+    batcher = started(Recorder(), max_batch=64, max_delay=2.0)
+    for i in range(3):  # one request at a time, each alone in its batch
+        begun = time.monotonic()
+        assert batcher.submit_nowait("k", [str(i)]).result(5) == [f"k:{i}"]
+        assert time.monotonic() - begun < 1.0  # far below the 2 s delay
+    batcher.close()
+
+
+def test_after_a_batch_of_several_requests_an_idle_worker_waits_for_company():
+    run = Recorder(hold=True)
+    batcher = started(run, max_batch=64, max_delay=0.3)
+    first = batcher.submit_nowait("k", ["0"])
+    assert run.entered.wait(5)
+    together = [batcher.submit_nowait("k", [str(i)]) for i in (1, 2)]  # queued during a decode
+    run.release.set()
+    assert [f.result(5) for f in [first, *together]] == [["k:0"], ["k:1"], ["k:2"]]
+    # The worker is idle now and the last batch held two requests: the next one waits for others.
+    early = batcher.submit_nowait("k", ["3"])
+    time.sleep(0.05)
+    late = batcher.submit_nowait("k", ["4"])
+    assert (early.result(5), late.result(5)) == (["k:3"], ["k:4"])
+    assert [items for _, items in run.calls] == [["0"], ["1", "2"], ["3", "4"]]
+    batcher.close()

@@ -6,8 +6,13 @@ comes, the batcher's worker thread takes the first waiting request, keeps collec
 `max_delay` seconds after it arrived (or until `max_batch` sentences are in hand), then makes ONE
 call per (model, search options) key on the combined sentences and hands each request its slice.
 With `max_delay=0` it waits for nobody but still takes every request that queued up while the
-previous batch was decoding: under load that alone makes large batches, and a lone client never
-waits.
+previous batch was decoding: under load that alone makes large batches.
+
+The wait is skipped when nothing suggests anyone will join: the worker was idle (the queue was
+empty when the request came) and the previous batch held a single request. So a lone client, one
+request at a time, never pays the delay, while concurrent clients, whose requests came together
+last time, still wait for each other. The first request of a burst is decoded alone; the rest
+queue up meanwhile and make the next batch, after which waiting resumes.
 
 All decoding happens in that single worker thread: Keras models are not made to be called from
 several threads at once, and one thread keeps the CPU cores for the matrix products. The asyncio
@@ -81,6 +86,7 @@ class DynamicBatcher:
         self._queue: queue.Queue = queue.Queue()
         self._lock = threading.Lock()  # makes "check closed, then enqueue" atomic against close()
         self._closed = False
+        self._last_batch_requests = 0  # requests in the previous batch: >1 means clients come together
         self._thread = threading.Thread(target=self._work, name="seq2seq-decoder", daemon=True)
 
     @property
@@ -117,13 +123,16 @@ class DynamicBatcher:
     def _work(self) -> None:
         held: _Job | None = None  # a job that did not fit into the previous batch
         while True:
+            idle = held is None and self._queue.empty()
             first = held if held is not None else self._queue.get()
             held = None
             if first is _STOP:
                 return
             jobs, stop = [first], False
             size = len(first.items)
-            deadline = first.arrived + self.max_delay
+            # A request that found the worker idle, after a batch of one, has nobody to wait for.
+            lone = idle and self._last_batch_requests <= 1
+            deadline = first.arrived + (0.0 if lone else self.max_delay)
             while self.batching and size < self.max_batch:
                 try:
                     remaining = deadline - time.monotonic()
@@ -138,6 +147,7 @@ class DynamicBatcher:
                     break
                 jobs.append(job)
                 size += len(job.items)
+            self._last_batch_requests = len(jobs)
             self._run(jobs)
             if stop:
                 return
