@@ -315,10 +315,17 @@ def fingerprint(pairs: list | None) -> str | None:
     """A digest of the pairs in order: a resumed run must see the very data it started with."""
     if pairs is None:
         return None
+    if hasattr(pairs, "fingerprint"):  # a streamed corpus (data/streaming.py) digests itself as it is scanned
+        return pairs.fingerprint
     digest = hashlib.sha256()
     for pair in pairs:
-        digest.update(f"{len(pair.source)}:{pair.source}\t{pair.target}\n".encode("utf-8", "surrogatepass"))
+        digest.update(pair_bytes(pair))
     return digest.hexdigest()
+
+
+def pair_bytes(pair) -> bytes:
+    """How one pair enters a fingerprint (the source length first, so no two pairs read alike)."""
+    return f"{len(pair.source)}:{pair.source}\t{pair.target}\n".encode("utf-8", "surrogatepass")
 
 
 # ------------------------------------------------------------------------------ during training

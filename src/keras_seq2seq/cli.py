@@ -110,6 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--max-len", type=int, help="drop training pairs longer than this many tokens")
     group.add_argument("--seed", type=int, help="random seed; the same seed repeats a run")
     train.add_argument("--task-size", type=int, default=20000, help="training pairs generated with --task")
+    group = train.add_argument_group("large corpora")
+    group.add_argument("--stream", action="store_true",
+                       help="read --data as a stream, one shuffle buffer at a time, instead of loading it "
+                            "(memory stays flat as the corpus grows; needs --dev; word or char tokenizers)")
+    group.add_argument("--shuffle-buffer", type=_positive_int, metavar="PAIRS",
+                       help="with --stream: pairs held, length-sorted and shuffled together (default 100,000)")
     train.add_argument("--tensorboard", metavar="DIR",
                        help="write losses, dev scores and the learning rate for TensorBoard to DIR")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -237,6 +243,27 @@ def _read_pairs(args, path: str, target_path: str | None = None) -> list:
     return pairs
 
 
+def _streamed_corpus(args, preset: str):
+    """--data as a `StreamedCorpus`, scanned here (token counts, sizes) so its summary prints
+    before training; `Translator.train` reuses the scan."""
+    from keras_seq2seq.config import preset as preset_settings
+    from keras_seq2seq.data.streaming import StreamedCorpus
+
+    started = time.perf_counter()
+    corpus = StreamedCorpus(
+        args.data, **({"shuffle_buffer": args.shuffle_buffer} if args.shuffle_buffer else {}),
+        format=args.format, source_lang=args.source_lang, source_column=args.source_column,
+        target_column=args.target_column, target_path=args.target_data, skip_bad_lines=args.skip_bad_lines,
+    )
+    scan = corpus.scan(preset_settings(preset).updated(**_setting_overrides(args)))
+    dropped = f", {scan.dropped:,} over --max-len" if scan.dropped else ""
+    print(f"{args.data}: {scan.report.summary()}{dropped}; streamed in shuffle buffers of "
+          f"{corpus.shuffle_buffer:,} pairs (counting pass {time.perf_counter() - started:.0f} s)", file=sys.stderr)
+    for message in scan.report.first_skipped:
+        print(f"  skipped: {message}", file=sys.stderr)
+    return corpus
+
+
 def _task_data(name: str, size: int, seed: int) -> dict:
     from keras_seq2seq.data.tasks import task_splits
 
@@ -251,6 +278,10 @@ def run_train(args) -> int:
 
     if bool(args.task) == bool(args.data):
         raise Seq2SeqError("give exactly one of --task NAME or --data FILE")
+    if args.stream and not (args.data and args.dev):
+        raise Seq2SeqError("--stream reads --data FILE as it trains and never holds it, so no dev set can be "
+                           "held out of it: give --dev FILE too (e.g. a few thousand lines set apart with "
+                           "shuf and head)")
     seed = 0 if args.seed is None else args.seed
     if args.task:
         splits = _task_data(args.task, args.task_size, seed)
@@ -258,7 +289,8 @@ def run_train(args) -> int:
         info = {"data": {"task": args.task, "train_pairs": len(train)}}
         preset = args.preset or args.task
     else:
-        train = _read_pairs(args, args.data, args.target_data)
+        preset = args.preset or "tatoeba-word"
+        train = _streamed_corpus(args, preset) if args.stream else _read_pairs(args, args.data, args.target_data)
         if args.dev:
             dev = _read_pairs(args, args.dev)
         else:
@@ -266,8 +298,8 @@ def run_train(args) -> int:
             held = min(args.dev_size, len(train) // 10)
             dev, train = train[:held], train[held:]
         info = {"data": {"file": str(args.data), "format": args.format, "source_lang": args.source_lang,
-                         "source_column": args.source_column, "target_column": args.target_column}}
-        preset = args.preset or "tatoeba-word"
+                         "source_column": args.source_column, "target_column": args.target_column,
+                         **({"shuffle_buffer": train.shuffle_buffer} if args.stream else {})}}
     overrides = _setting_overrides(args)
     print(f"training on {len(train):,} pairs, dev {len(dev):,} pairs, preset {preset}", file=sys.stderr)
     translator = Translator.train(train, dev=dev, preset=preset, out_dir=args.out,

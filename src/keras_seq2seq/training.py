@@ -25,11 +25,12 @@ from keras_seq2seq.callbacks import (DevSelection, EpochPlan, NanGuard, TensorBo
 from keras_seq2seq.checkpoint import Checkpoint, Checkpointer, check_writable
 from keras_seq2seq.data.batching import TrainingBatches
 from keras_seq2seq.data.corpus import Pair
+from keras_seq2seq.data.streaming import StreamedCorpus
 from keras_seq2seq.errors import ConfigError
 from keras_seq2seq.models import MaskedAccuracy, MaskedCrossEntropy
 
 
-def fit(translator, train: list[Pair], dev: list[Pair] | None, out_dir: Path | None,
+def fit(translator, train: list[Pair] | StreamedCorpus, dev: list[Pair] | None, out_dir: Path | None,
         verbose: int = 1, log_dir: Path | None = None, resume_from: Checkpoint | None = None) -> dict:
     """Train `translator.model` in place; returns a JSON-able record of the run.
 
@@ -43,16 +44,10 @@ def fit(translator, train: list[Pair], dev: list[Pair] | None, out_dir: Path | N
     if out_dir is not None:
         check_writable(out_dir, checkpoint.space_needed(translator.model))
     keras.utils.set_random_seed(t.seed)
-    sources, targets, dropped = encode_pairs(translator, train, t.max_source_len, t.max_target_len)
-    if not sources:
-        raise ConfigError(
-            f"all {len(train)} training pairs are longer than the length limits "
-            f"(max_source_len={t.max_source_len}, max_target_len={t.max_target_len})"
-        )
+    batches, kept, dropped, longest_target = training_batches(translator, train)
     if settings.max_output_len is None:
         # Room for somewhat longer outputs than seen in training, without unbounded loops.
-        settings.max_output_len = int(math.ceil(max(len(y) for y in targets) * 1.5)) + 2
-    batches = TrainingBatches(sources, targets, t.batch_size, t.length_step, seed=t.seed)
+        settings.max_output_len = int(math.ceil(longest_target * 1.5)) + 2
     dev_batches = None
     if dev:
         dev_sources, dev_targets, _ = encode_pairs(translator, dev, None, None)
@@ -130,7 +125,7 @@ def fit(translator, train: list[Pair], dev: list[Pair] | None, out_dir: Path | N
     if nan_guard.failed_at is not None:
         raise_diverged(nan_guard.failed_at, t.learning_rate, out_dir, selection.best_at, progress.last_saved)
     return {
-        "train_pairs": len(sources),
+        "train_pairs": kept,
         "dropped_by_length": dropped,
         "dev_pairs": len(dev or []),
         "epochs": len(progress.history.get("loss", [])),
@@ -159,6 +154,23 @@ def raise_diverged(failed_at: dict, learning_rate: float, out_dir: Path | None, 
         f"batch {failed_at['batch']}{step}; {kept}{resume}. Try a lower --learning-rate (it was "
         f"{learning_rate:g}), --warmup-steps, or a smaller --clipnorm."
     )
+
+
+def training_batches(translator, train: list[Pair] | StreamedCorpus):
+    """`(batches, pairs kept, pairs dropped by length, longest target in ids)` for `train`: held
+    in memory for a list, read one bounded buffer at a time for a `StreamedCorpus`."""
+    t = translator.settings.train
+    if isinstance(train, StreamedCorpus):
+        scan = train.scan(translator.settings)
+        return train.batches(translator, t.seed), scan.kept, scan.dropped, scan.longest_target
+    sources, targets, dropped = encode_pairs(translator, train, t.max_source_len, t.max_target_len)
+    if not sources:
+        raise ConfigError(
+            f"all {len(train)} training pairs are longer than the length limits "
+            f"(max_source_len={t.max_source_len}, max_target_len={t.max_target_len})"
+        )
+    batches = TrainingBatches(sources, targets, t.batch_size, t.length_step, seed=t.seed)
+    return batches, len(sources), dropped, max(len(y) for y in targets)
 
 
 def encode_pairs(translator, pairs: list[Pair], max_source_len: int | None,

@@ -25,6 +25,7 @@ from keras_seq2seq import artifacts, metrics
 from keras_seq2seq.config import Settings, preset
 from keras_seq2seq.data.batching import pad, padded_length
 from keras_seq2seq.data.corpus import Pair
+from keras_seq2seq.data.streaming import StreamedCorpus
 from keras_seq2seq.errors import ConfigError, ModelFileError, Seq2SeqError, VocabularyError
 from keras_seq2seq.models import Seq2Seq
 from keras_seq2seq.search.generator import Generator
@@ -60,6 +61,12 @@ class Translator:
                preset_name: str | None = None, **overrides) -> "Translator":
         """An untrained translator whose vocabularies are built from `train`."""
         settings = (settings or preset(preset_name)).updated(**overrides)
+        if isinstance(train, StreamedCorpus):  # too large to hold: vocabularies from token counts
+            scan, text = train.scan(settings), settings.text
+            source_vocab = Vocabulary.from_counts(scan.source_counts, text.min_freq, text.max_vocab)
+            target_vocab = Vocabulary.from_counts(scan.target_counts, text.min_freq, text.max_vocab)
+            return cls._untrained(settings, source_vocab, target_vocab, tokenizer_from_config(text.source_tokenizer),
+                                  tokenizer_from_config(text.target_tokenizer))
         pairs = [_as_pair(p) for p in train]
         if not pairs:
             raise ConfigError("no training pairs")
@@ -71,6 +78,11 @@ class Translator:
         target_tok = subwords.get("target") or tokenizer_from_config(text.target_tokenizer)
         source_vocab = _build_vocabulary(source_tok, (p.source for p in pairs), text)
         target_vocab = _build_vocabulary(target_tok, (p.target for p in pairs), text)
+        return cls._untrained(settings, source_vocab, target_vocab, source_tok, target_tok)
+
+    @classmethod
+    def _untrained(cls, settings: Settings, source_vocab: Vocabulary, target_vocab: Vocabulary,
+                   source_tok: Tokenizer, target_tok: Tokenizer) -> "Translator":
         m = settings.model
         keras.utils.set_random_seed(settings.train.seed)
         model = Seq2Seq(len(source_vocab), len(target_vocab), **dataclasses.asdict(m))
@@ -90,11 +102,14 @@ class Translator:
         """
         from keras_seq2seq import checkpoint, config
 
-        train = [_as_pair(p) for p in train]
+        streamed = isinstance(train, StreamedCorpus)
+        train = train if streamed else [_as_pair(p) for p in train]
         dev = None if dev is None else [_as_pair(p) for p in dev]
         resume_from = None
         if out_dir is not None:
             requested = config.preset(preset).updated(**overrides)
+            if streamed:
+                train.scan(requested)  # its fingerprint: the checkpoint's data must match
             resume_from = checkpoint.find(Path(out_dir), resume, requested, train, dev)
         translator = resume_from.translator if resume_from else cls.create(train, preset_name=preset, **overrides)
         translator.info.update(info or {})
@@ -118,7 +133,7 @@ class Translator:
         """
         from keras_seq2seq import checkpoint, training  # keeps `import keras_seq2seq` light
 
-        record = training.fit(self, [_as_pair(p) for p in train],
+        record = training.fit(self, train if isinstance(train, StreamedCorpus) else [_as_pair(p) for p in train],
                               None if dev is None else [_as_pair(p) for p in dev],
                               out_dir=None if out_dir is None else Path(out_dir), verbose=verbose,
                               log_dir=None if log_dir is None else Path(log_dir), resume_from=resume_from)

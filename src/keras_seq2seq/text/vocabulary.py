@@ -50,12 +50,15 @@ class Vocabulary:
     def build(cls, token_lists: Iterable[Sequence[str]], min_freq: int = 1,
               max_size: int | None = None) -> "Vocabulary":
         """Most frequent first (ties by token, so builds are repeatable); `max_size` counts the reserved four."""
+        return cls.from_counts(Counter(token for tokens in token_lists for token in tokens), min_freq, max_size)
+
+    @classmethod
+    def from_counts(cls, counts: Counter, min_freq: int = 1, max_size: int | None = None) -> "Vocabulary":
+        """As `build`, from token counts already made (a streamed corpus counts as it reads)."""
         if max_size is not None and max_size < len(RESERVED):
             raise VocabularyError(f"max_size must be at least {len(RESERVED)}, got {max_size}")
-        counts = Counter(token for tokens in token_lists for token in tokens)
-        for reserved in RESERVED:
-            counts.pop(reserved, None)
-        ranked = sorted((t for t, c in counts.items() if c >= min_freq), key=lambda t: (-counts[t], t))
+        ranked = sorted((t for t, c in counts.items() if c >= min_freq and t not in RESERVED),
+                        key=lambda t: (-counts[t], t))
         if max_size is not None:
             ranked = ranked[: max_size - len(RESERVED)]
         return cls(list(RESERVED) + ranked)
