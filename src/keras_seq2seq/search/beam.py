@@ -2,7 +2,8 @@
 
 Every sentence keeps `beam_size` hypotheses; the batch is flattened to `batch * beam` rows for
 the decoder, so one step advances all hypotheses of all sentences at once. Each step, every
-hypothesis is extended by every token and the best `beam_size` continuations per sentence survive.
+hypothesis offers its `beam_size` best next tokens and the best `beam_size` of those continuations
+per sentence survive (the best ones overall are always among them; see `ranking.py`).
 A finished hypothesis (it produced `<eos>`) can only be extended by padding at no cost, so it
 keeps its score and competes with the live ones until the end. The search stops when every
 surviving hypothesis has finished, or at the length limit.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 from keras import ops, tree
 
+from keras_seq2seq.search.ranking import best_extensions
 from keras_seq2seq.search.repeats import repeated_ngram_mask
 from keras_seq2seq.text.vocabulary import BOS_ID, EOS_ID, PAD_ID
 
@@ -58,19 +60,11 @@ def beam_search(model, source_ids, max_length: int, beam_size: int, alpha: float
 
     def advance(step, tokens, state, scores, finished, output, lengths, *attention):
         logits, state, weights = model.decode_step(tokens, state, source)
-        log_probs = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)  # batch*k x vocab
-        vocab = ops.shape(log_probs)[-1]
+        blocked = None
         if no_repeat_ngram:
-            repeats = repeated_ngram_mask(ops.reshape(output, (-1, max_length)), step, no_repeat_ngram, vocab)
-            log_probs = ops.where(repeats, NEG_INF, log_probs)
-        log_probs = ops.reshape(log_probs, (batch, k, vocab))
-        # A finished hypothesis may only continue with padding, at no cost.
-        pad_only = ops.where(ops.arange(vocab) == PAD_ID, 0.0, NEG_INF)  # vocab
-        log_probs = ops.where(ops.expand_dims(finished, -1), pad_only, log_probs)
-        candidates = ops.reshape(ops.expand_dims(scores, -1) + log_probs, (batch, k * vocab))
-        scores, picked = ops.top_k(candidates, k)  # batch x k, best first
-        parent = ops.cast(picked // vocab, "int32")  # batch x k
-        chosen = ops.cast(picked % vocab, "int32")
+            blocked = repeated_ngram_mask(ops.reshape(output, (-1, max_length)), step, no_repeat_ngram,
+                                          ops.shape(logits)[-1])
+        scores, parent, chosen = best_extensions(logits, scores, finished, k, blocked)
         rows = ops.reshape(offsets + parent, (-1,))  # batch*k, into the flattened hypotheses
         state = tree.map_structure(lambda x: ops.take(x, rows, axis=0), state)
         output = ops.take_along_axis(output, ops.expand_dims(parent, -1), axis=1)

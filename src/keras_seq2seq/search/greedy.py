@@ -5,6 +5,7 @@ from __future__ import annotations
 from keras import ops
 
 from keras_seq2seq.search.loop import decode_loop
+from keras_seq2seq.search.ranking import argmax_last
 
 
 def greedy_search(model, source_ids, max_length: int, return_attention: bool = False,
@@ -22,7 +23,7 @@ def greedy_search(model, source_ids, max_length: int, return_attention: bool = F
         state,
         ops.shape(source_ids)[0],
         max_length,
-        choose=lambda logits, step: ops.argmax(logits, axis=-1),
+        choose=lambda logits, step: argmax_last(logits),
         finished=empty_sources(source_ids),
         source_length=ops.shape(source_ids)[1] if return_attention else None,
         no_repeat_ngram=no_repeat_ngram,

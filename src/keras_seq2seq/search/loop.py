@@ -53,8 +53,9 @@ def decode_loop(step_fn: Callable, states, batch_size, max_length: int, choose: 
         logits, states, *weights = step_fn(tokens, states)
         allowed = block_repeats(logits, output, step, no_repeat_ngram) if no_repeat_ngram else logits
         chosen = ops.cast(choose(allowed, step), "int32")
-        log_probs = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)
-        picked = ops.take_along_axis(log_probs, ops.expand_dims(chosen, 1), axis=1)[:, 0]
+        logits = ops.cast(logits, "float32")
+        # log p(chosen) without a batch x vocab log-softmax: its logit minus the log-normaliser.
+        picked = ops.take_along_axis(logits, ops.expand_dims(chosen, 1), axis=1)[:, 0] - ops.logsumexp(logits, axis=-1)
         scores = scores + ops.where(finished, 0.0, picked)
         if attention:
             # This step's weights, batch x 1 x src_len, at row `step`; none for finished rows.

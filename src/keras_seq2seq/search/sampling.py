@@ -44,8 +44,9 @@ def inverse_cdf_choice(probs, uniforms):
     below = ops.cast(cumulative <= ops.expand_dims(uniforms, -1), "int32")
     chosen = ops.sum(below, axis=-1)
     # Rounding can leave the total a hair under 1: never step past the last kept token.
-    last_kept = ops.shape(probs)[-1] - 1 - ops.argmax(ops.flip(probs > 0, axis=-1), axis=-1)
-    return ops.minimum(chosen, ops.cast(last_kept, "int32"))
+    positions = ops.arange(ops.shape(probs)[-1], dtype="int32")
+    last_kept = ops.max(ops.where(probs > 0, positions, 0), axis=-1)
+    return ops.minimum(chosen, last_kept)
 
 
 def sample_search(model, source_ids, uniforms, max_length: int, temperature: float = 1.0,

@@ -1,0 +1,59 @@
+"""The fast argmax and the two-stage beam ranking give exactly what the plain ops give."""
+
+import numpy as np
+from keras import ops
+
+from keras_seq2seq.search.ranking import argmax_last, best_extensions
+from keras_seq2seq.text.vocabulary import PAD_ID
+
+
+def test_argmax_last_matches_argmax_with_ties_and_nan():
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 4, size=(50, 37)).astype("float32")  # many ties
+    np.testing.assert_array_equal(ops.convert_to_numpy(argmax_last(ops.convert_to_tensor(x))), x.argmax(-1))
+    x[3, 5] = np.nan
+    found = ops.convert_to_numpy(argmax_last(ops.convert_to_tensor(x)))
+    assert 0 <= found[3] < 37
+
+
+def reference_extensions(logits, scores, finished, k):
+    """Every hypothesis extended by every token; the k best per sentence (the old search)."""
+    batch = scores.shape[0]
+    vocab = logits.shape[-1]
+    log_probs = logits - np.log(np.exp(logits - logits.max(-1, keepdims=True)).sum(-1, keepdims=True)) \
+        - logits.max(-1, keepdims=True)
+    log_probs = log_probs.reshape(batch, k, vocab)
+    pad_only = np.where(np.arange(vocab) == PAD_ID, 0.0, -1e9)
+    log_probs = np.where(finished[..., None], pad_only, log_probs)
+    candidates = (scores[..., None] + log_probs).reshape(batch, k * vocab)
+    order = np.argsort(-candidates, axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(candidates, order, 1), order // vocab, order % vocab
+
+
+def test_best_extensions_equal_ranking_every_extension():
+    rng = np.random.default_rng(1)
+    batch, k, vocab = 6, 4, 30
+    logits = rng.standard_normal((batch * k, vocab)).astype("float32") * 3
+    scores = rng.standard_normal((batch, k)).astype("float32") * 2
+    scores[:, 1:] -= 1e9 * (rng.random((batch, k - 1)) < 0.3)  # some dead hypotheses
+    finished = rng.random((batch, k)) < 0.3
+    new_scores, parent, tokens = (ops.convert_to_numpy(x) for x in best_extensions(
+        ops.convert_to_tensor(logits), ops.convert_to_tensor(scores), ops.convert_to_tensor(finished), k))
+    want_scores, want_parent, want_tokens = reference_extensions(logits, scores, finished, k)
+    np.testing.assert_allclose(new_scores, want_scores, rtol=1e-5, atol=1e-4)
+    np.testing.assert_array_equal(parent, want_parent)
+    np.testing.assert_array_equal(tokens, want_tokens)
+
+
+def test_best_extensions_with_fewer_words_than_beam_and_blocking():
+    batch, k, vocab = 2, 5, 3
+    logits = np.arange(batch * k * vocab, dtype="float32").reshape(batch * k, vocab) % 7
+    scores = np.zeros((batch, k), "float32")
+    blocked = np.zeros((batch * k, vocab), bool)
+    blocked[:, 2] = True  # the best-scoring column of many rows may never be chosen
+    new_scores, parent, tokens = (ops.convert_to_numpy(x) for x in best_extensions(
+        ops.convert_to_tensor(logits), ops.convert_to_tensor(scores),
+        ops.convert_to_tensor(np.zeros((batch, k), bool)), k, ops.convert_to_tensor(blocked)))
+    assert new_scores.shape == parent.shape == tokens.shape == (batch, k)
+    assert not (tokens == 2).any()
+    assert (np.diff(new_scores, axis=1) <= 0).all()
