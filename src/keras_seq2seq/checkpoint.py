@@ -51,7 +51,7 @@ FORMAT_VERSION = 1
 _OLD_DIR = ".checkpoint-old"         # the previous checkpoint, between the two renames
 _SCRATCH_PREFIX = ".checkpoint-new-"  # being written, or being deleted: never read
 # Training settings a resumed run may change; any other difference is a different run.
-RESUMABLE_CHANGES = ("epochs", "max_minutes", "patience", "checkpoint_every", "learning_rate")
+RESUMABLE_CHANGES = ("epochs", "max_minutes", "patience", "checkpoint_every", "learning_rate", "devices")
 RESTART_HINT = "pass --restart (Python: resume=False) to discard it and start over"
 
 

@@ -109,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--max-minutes", type=float, help="stop training after this much wall time")
     group.add_argument("--max-len", type=int, help="drop training pairs longer than this many tokens")
     group.add_argument("--seed", type=int, help="random seed; the same seed repeats a run")
+    group.add_argument("--devices", type=_positive_int, metavar="N",
+                       help="data-parallel training on N devices (JAX): each batch is split across them; "
+                            "--batch-size must be a multiple of N")
     train.add_argument("--task-size", type=int, default=20000, help="training pairs generated with --task")
     group = train.add_argument_group("large corpora")
     group.add_argument("--stream", action="store_true",
@@ -329,7 +332,7 @@ def _setting_overrides(args) -> dict:
         "select_on": args.select_on, "eval_every": args.eval_every, "warmup_steps": args.warmup_steps,
         "plateau_patience": args.plateau_patience, "plateau_factor": args.plateau_factor,
         "label_smoothing": args.label_smoothing, "max_minutes": args.max_minutes,
-        "checkpoint_every": args.checkpoint_every,
+        "checkpoint_every": args.checkpoint_every, "devices": args.devices,
     }
     # Partial tokenizer settings: merged into the preset's, so --lowercase keeps its kind.
     for side, kind in (("source_tokenizer", source), ("target_tokenizer", target)):

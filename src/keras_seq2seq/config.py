@@ -93,9 +93,10 @@ class TrainSettings:
     plateau_factor: float = 0.5        # the rate is multiplied by this on a plateau
     min_learning_rate: float = 1e-5    # ... but never below this
     checkpoint_every: int = 0          # also save the training state (to resume) every N steps (0: epoch ends only)
+    devices: int = 1                   # data-parallel training: each batch split across this many devices (JAX)
 
     def __post_init__(self):
-        for name in ("epochs", "batch_size", "length_step"):
+        for name in ("epochs", "batch_size", "length_step", "devices"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
         if self.learning_rate <= 0:

@@ -19,7 +19,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from keras_seq2seq import checkpoint
+from keras_seq2seq import checkpoint, shapes
 from keras_seq2seq.callbacks import (DevSelection, EpochPlan, NanGuard, TensorBoardLog, Throughput,
                                      TimeBudget, TrainingDiverged, Warmup)
 from keras_seq2seq.checkpoint import Checkpoint, Checkpointer, check_writable
@@ -59,6 +59,7 @@ def fit(translator, train: list[Pair] | StreamedCorpus, dev: list[Pair] | None, 
         loss=MaskedCrossEntropy(label_smoothing=t.label_smoothing),
         metrics=[MaskedAccuracy()],
     )
+    model.forget_shapes()  # new step functions: count their traces from here
     prior = resume_from.trainer if resume_from else {}
     if resume_from:
         resume_from.restore_into(model)
@@ -135,6 +136,8 @@ def fit(translator, train: list[Pair] | StreamedCorpus, dev: list[Pair] | None, 
         "evaluations": selection.evaluations,
         "seconds": round(seconds, 1),
         "target_tokens_per_second": round(meter.steady_rate(), 1),
+        "compiled_shapes": shapes.training_record(translator, batches, dev_batches),
+        "devices": t.devices,
         "history": progress.history,
         "resumed_from": resumed_from,
     }

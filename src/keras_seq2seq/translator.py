@@ -101,7 +101,11 @@ class Translator:
         `True`, which fails when there is none); `resume=False` discards it and starts over.
         """
         from keras_seq2seq import checkpoint, config
+        from keras_seq2seq.distribution import choose_devices
 
+        t = config.preset(preset).updated(**overrides).train
+        if t.devices > 1:  # an impossible device count fails before the vocabularies and model are built
+            choose_devices(t.devices, t.batch_size)
         streamed = isinstance(train, StreamedCorpus)
         train = train if streamed else [_as_pair(p) for p in train]
         dev = None if dev is None else [_as_pair(p) for p in dev]
@@ -132,16 +136,18 @@ class Translator:
         from it (`resume_from` is the `checkpoint.Checkpoint` it found).
         """
         from keras_seq2seq import checkpoint, training  # keeps `import keras_seq2seq` light
+        from keras_seq2seq.distribution import data_parallel
 
-        record = training.fit(self, train if isinstance(train, StreamedCorpus) else [_as_pair(p) for p in train],
-                              None if dev is None else [_as_pair(p) for p in dev],
-                              out_dir=None if out_dir is None else Path(out_dir), verbose=verbose,
-                              log_dir=None if log_dir is None else Path(log_dir), resume_from=resume_from)
-        self.info["training"] = record
-        self._generators.clear()  # training may have set a new output length limit
-        if out_dir is not None:
-            self.save(out_dir)
-            checkpoint.remove(Path(out_dir))  # finished: nothing to resume
+        with data_parallel(self):  # settings.train.devices > 1: batches split across devices
+            record = training.fit(self, train if isinstance(train, StreamedCorpus) else [_as_pair(p) for p in train],
+                                  None if dev is None else [_as_pair(p) for p in dev],
+                                  out_dir=None if out_dir is None else Path(out_dir), verbose=verbose,
+                                  log_dir=None if log_dir is None else Path(log_dir), resume_from=resume_from)
+            self.info["training"] = record
+            self._generators.clear()  # training may have set a new output length limit
+            if out_dir is not None:
+                self.save(out_dir)
+                checkpoint.remove(Path(out_dir))  # finished: nothing to resume
         return record
 
     # -------------------------------------------------------------------- text ⇄ ids
@@ -217,9 +223,11 @@ class Translator:
 
         The arrays are the generator's outputs for one sentence: `ids hypotheses x max_length`,
         `scores hypotheses` (and `attention hypotheses x max_length x src_len` if it collects
-        attention). Texts are decoded in length-sorted, full-size batches, so each padded length
-        compiles once; yields come in that order, not the input order.
+        attention). Texts are decoded in length-sorted batches padded to a few lengths and row
+        counts (`shapes.decode_rows`: a lone sentence is one row), so each shape compiles once;
+        yields come in that order, not the input order.
         """
+        from keras_seq2seq.shapes import decode_rows
         batch_size = batch_size or self.settings.train.batch_size
         step = self.settings.train.length_step
         encoded = [self.encode_source(t) for t in texts]
@@ -227,7 +235,8 @@ class Translator:
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             length = padded_length(max([len(encoded[i]) for i in rows] + [1]), step)
-            arrays = generator.generate(pad([encoded[i] for i in rows], length, batch_size), seed=seed + start)
+            arrays = generator.generate(pad([encoded[i] for i in rows], length, decode_rows(len(rows), batch_size)),
+                                        seed=seed + start)
             for row, i in enumerate(rows):
                 yield i, tuple(a[row] for a in arrays)
 
