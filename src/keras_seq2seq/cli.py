@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from keras_seq2seq.commands import MODULES
-from keras_seq2seq.config import (ATTENTION_KINDS, PRESETS, SELECT_ON, SUBWORD_MODELS,
+from keras_seq2seq.config import (ATTENTION_KINDS, PRECISIONS, PRESETS, SELECT_ON, SUBWORD_MODELS,
                                    TOKENIZER_KINDS)
 from keras_seq2seq.errors import Seq2SeqError
 
@@ -90,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="learnt dense map from encoder final states to decoder states")
     group.add_argument("--tie-embeddings", action=argparse.BooleanOptionalAction, default=None,
                        help="the output layer reuses the target embeddings (transposed)")
+    group.add_argument("--precision", choices=PRECISIONS,
+                       help="float32, or mixed 16-bit compute with float32 weights (for GPUs/TPUs)")
     group = train.add_argument_group("training (unset options come from the preset)")
     group.add_argument("--epochs", type=int, help="most epochs to train")
     group.add_argument("--batch-size", type=_positive_int, help="sentences per batch")
@@ -323,7 +325,7 @@ def _setting_overrides(args) -> dict:
     overrides = {
         "min_freq": args.min_freq, "max_vocab": args.max_vocab, "vocab_size": args.vocab_size,
         "subword_model": args.subword_model, "joint_vocab": args.joint_vocab,
-        "tie_embeddings": args.tie_embeddings, "cell": args.cell,
+        "tie_embeddings": args.tie_embeddings, "precision": args.precision, "cell": args.cell,
         "embedding_dim": args.embedding_dim, "units": args.units, "num_layers": args.layers,
         "dropout": args.dropout, "attention": args.attention, "bidirectional": args.bidirectional,
         "bridge": args.bridge, "epochs": args.epochs, "batch_size": args.batch_size,

@@ -43,6 +43,8 @@ class TextSettings:
 
 CELLS = ("lstm", "gru")
 ATTENTION_KINDS = ("none", "bahdanau", "luong-dot", "luong-general")
+# Keras dtype policies: mixed ones compute in 16 bits and keep float32 weights (and logits).
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 SELECT_ON = ("bleu", "chrf", "loss")
 
 
@@ -58,12 +60,16 @@ class ModelSettings:
     bridge: bool = False               # learnt map from encoder final states to decoder states
     tie_embeddings: bool = False       # output layer = target embeddings transposed (+ a projection
                                        # from units to embedding_dim when they differ)
+    precision: str = "float32"         # one of PRECISIONS; mixed ones pay off on GPUs/TPUs, not
+                                       # on CPUs without bf16 matrix units (bench/precision.py)
 
     def __post_init__(self):
         if self.cell not in CELLS:
             raise ConfigError(f"cell must be one of {CELLS}, got {self.cell!r}")
         if self.attention not in ATTENTION_KINDS:
             raise ConfigError(f"attention must be one of {ATTENTION_KINDS}, got {self.attention!r}")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         for name in ("embedding_dim", "units", "num_layers"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {getattr(self, name)!r}")

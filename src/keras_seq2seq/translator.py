@@ -85,7 +85,9 @@ class Translator:
                    source_tok: Tokenizer, target_tok: Tokenizer) -> "Translator":
         m = settings.model
         keras.utils.set_random_seed(settings.train.seed)
-        model = Seq2Seq(len(source_vocab), len(target_vocab), **dataclasses.asdict(m))
+        fields = dataclasses.asdict(m)
+        precision = fields.pop("precision")  # a Keras dtype policy, saved with the model
+        model = Seq2Seq(len(source_vocab), len(target_vocab), dtype=precision, **fields)
         model.build()
         return cls(model, settings, source_vocab, target_vocab, None, source_tok, target_tok)
 
