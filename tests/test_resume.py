@@ -6,8 +6,10 @@ Adam moments/step count saved beside them) with the same dev evaluations and his
 of a run that was never interrupted. On JAX/CPU that holds exactly: a resumed run restores every
 variable the next step reads (weights, optimizer, learning rate, dropout seed states, the epoch's
 running metrics), the epoch's batch order is a function of (seed, epoch), and XLA's CPU programs
-are deterministic. (Under torch it holds only without dropout: Keras draws torch's unseeded
-dropout masks from torch's global generator, which no Keras variable holds; these tests use JAX.)
+are deterministic. Torch is held to the same exactness, with dropout, in one cheaper killed run:
+our `Dropout` layers are seeded (layers/dropout.py), so Keras draws their torch masks from the
+layer's seed state, which the checkpoint holds, not from torch's global generator, which it does
+not.
 
 To keep the children cheap, they share a JAX compilation cache (the first run fills it; the
 others load the compiled programs instead of compiling), and the sentences are at most 15
@@ -41,6 +43,9 @@ OPTIONS = ["--preset", "dates", "--units", "16", "--embedding-dim", "8", "--drop
            "--batch-size", "32", "--epochs", "3", "--eval-every", "4", "--checkpoint-every", "2",
            "--warmup-steps", "3", "--plateau-patience", "2", "--patience", "0", "--quiet"]
 CHILD_TIMEOUT = 300     # seconds; generous for a loaded CI machine
+# The torch run: 2 epochs of 10 steps, dev evaluations at steps 4, 8, 10, 12, 16, 20. Torch is
+# slower to start and to decode than JAX with its compilation cache, so it is killed once.
+TORCH_OPTIONS = [*OPTIONS, "--epochs", "2"]  # the last --epochs wins
 
 # Runs `seq2seq train` but pauses (until killed) inside the N-th checkpoint save: "before" the
 # finished checkpoint is renamed into place, or "between" the old one being renamed aside and
@@ -84,7 +89,7 @@ def corpus(tmp_path_factory) -> dict:
 
 def _arguments(corpus: dict, out: Path, *extra: str) -> list[str]:
     return ["train", "--data", str(corpus["train"]), "--dev", str(corpus["dev"]), "--out", str(out),
-            *OPTIONS, *extra]
+            *corpus.get("options", OPTIONS), *extra]
 
 
 def _start(corpus: dict, out: Path, log: Path, script: str | None = None, env: dict | None = None):
@@ -131,7 +136,8 @@ def _arrays(model_dir: Path) -> dict[str, np.ndarray]:
     return found
 
 
-def _assert_same_run(expected_dir: Path, resumed_dir: Path, resumes: int) -> None:
+def _assert_same_run(expected_dir: Path, resumed_dir: Path, resumes: int, epochs: int = 3,
+                     evaluations: int = 9) -> None:
     expected, resumed = _arrays(expected_dir), _arrays(resumed_dir)
     assert expected.keys() == resumed.keys() and any("optimizer" in k for k in expected)
     for name in expected:
@@ -139,7 +145,7 @@ def _assert_same_run(expected_dir: Path, resumed_dir: Path, resumes: int) -> Non
     a, b = (json.loads((d / "config.json").read_text())["training"] for d in (expected_dir, resumed_dir))
     for key in ("evaluations", "history", "best", "epochs"):
         assert b[key] == a[key], key
-    assert a["epochs"] == 3 and len(a["evaluations"]) == 9  # steps 4, 8, 10 (epoch end), 12, ...
+    assert a["epochs"] == epochs and len(a["evaluations"]) == evaluations  # steps 4, 8, 10 (epoch end), 12, ...
     assert a["resumed_from"] == [] and len(b["resumed_from"]) == resumes
 
 
@@ -212,3 +218,20 @@ def test_a_kill_while_saving_keeps_the_last_good_checkpoint(corpus, reference, t
     assert "start of epoch 2 of 3 (step 10)" in stderr
     assert not list(out.glob(".checkpoint-*"))  # no leftovers
     _assert_same_run(reference, out, resumes=2)
+
+
+def test_torch_with_dropout_killed_and_resumed_ends_as_the_uninterrupted_run(corpus, tmp_path):
+    torch_run = {**corpus, "env": {**corpus["env"], "KERAS_BACKEND": "torch"}, "options": TORCH_OPTIONS}
+    # The uninterrupted run trains beside the one that is killed, to halve the wait.
+    reference = _start(torch_run, tmp_path / "uninterrupted", tmp_path / "uninterrupted.log")
+    out = tmp_path / "killed"
+    step = random.Random(KILL_SEED).choice([4, 6])  # inside the first epoch of 10 steps
+    process = _start(torch_run, out, tmp_path / "killed.log")
+    _wait(process, lambda: (_checkpoint_step(out) or 0) >= step, f"a checkpoint at step {step}")
+    _kill(process)
+    resumed_step = _checkpoint_step(out)
+    assert reference.wait(CHILD_TIMEOUT) == 0, (tmp_path / "uninterrupted.log").read_text()
+    stderr = _finish(torch_run, out, tmp_path / "final.log")
+    assert f"resuming the unfinished run in {out} from its checkpoint" in stderr
+    assert f"(step {resumed_step})" in stderr
+    _assert_same_run(tmp_path / "uninterrupted", out, resumes=1, epochs=2, evaluations=6)

@@ -17,6 +17,7 @@ import keras
 from keras import ops
 
 from keras_seq2seq.layers.attention import Attention
+from keras_seq2seq.layers.dropout import seeded_dropout
 from keras_seq2seq.layers.recurrent import Recurrent
 
 
@@ -62,7 +63,7 @@ class Decoder(keras.layers.Layer):
             Recurrent(units, cell, dtype=self.dtype_policy, name=f"{cell}_{i}")
             for i in range(num_layers)
         ]
-        self.drop = keras.layers.Dropout(dropout, dtype=self.dtype_policy, name="dropout")
+        self.drop = seeded_dropout(dropout, dtype=self.dtype_policy, name="dropout")
         if attention != "none":
             self.attend = Attention(attention, units, dtype=self.dtype_policy, name="attention")
             self.combine = keras.layers.Dense(units, activation="tanh", use_bias=False,

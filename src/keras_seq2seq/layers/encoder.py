@@ -14,6 +14,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from keras_seq2seq.layers.dropout import seeded_dropout
 from keras_seq2seq.layers.recurrent import Recurrent
 
 
@@ -68,7 +69,7 @@ class Encoder(keras.layers.Layer):
             keras.layers.Dense(units, activation="tanh", dtype=self.dtype_policy, name=f"bridge_{i}")
             for i in range(num_layers * state_size if bridge else 0)
         ]
-        self.drop = keras.layers.Dropout(dropout, dtype=self.dtype_policy, name="dropout")
+        self.drop = seeded_dropout(dropout, dtype=self.dtype_policy, name="dropout")
 
     def build(self, input_shape):
         self.embedding.build(input_shape)
