@@ -122,21 +122,24 @@ def decode_shapes(model: Path, sentences: list[str], max_batch: int) -> dict[int
 
 
 def warm_up(url: str, shapes: dict[int, list[str]], reachable: int, args) -> None:
-    """Compile every (rows, length) program the measured run can reach, before measuring."""
+    """Compile every (rows, length) program the measured run can reach, before measuring.
+
+    Decode batches are padded to a few row counts (powers of 2 or 4, by the server's and the
+    translator's rules); sending 1, 2, 3, 4, 5, 8, 9, 16, 17 … sentences (2^k and 2^k + 1) reaches
+    every one of them without depending on which rule is in force."""
     import httpx
 
-    from keras_seq2seq.serving.app import decode_rows
-
-    rows = sorted({decode_rows(n, args.max_batch) for n in range(1, reachable + 1)})
+    counts = sorted({1} | {n for k in range(reachable.bit_length() + 1) for n in (2 ** k, 2 ** k + 1)
+                           if n <= min(reachable, args.max_batch)})
     started = time.perf_counter()
     with httpx.Client(timeout=600) as client:
-        for count in rows:
+        for count in counts:
             for examples in shapes.values():
                 for start in range(0, count, 64):  # the server takes at most 64 sentences a request
                     text = examples * min(64, count - start)
                     response = client.post(f"{url}/v1/translate", json={"text": text, "beam_size": args.beam_size})
                     response.raise_for_status()
-    print(f"  warm-up: rows {rows} x {len(shapes)} source lengths compiled in "
+    print(f"  warm-up: batches of {counts} sentences x {len(shapes)} source lengths in "
           f"{time.perf_counter() - started:.0f} s", file=sys.stderr)
 
 
@@ -184,12 +187,22 @@ async def load(url: str, sentences: list[str], clients: int, args) -> dict:
 
 
 async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
-    """Status and body of one HTTP/1.1 response with a Content-Length (what uvicorn sends)."""
+    """Status and body of one HTTP/1.1 response."""
+    status, _, body = await read_reply(reader)
+    return status, body
+
+
+async def read_reply(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers (lower-case names) and body of one HTTP/1.1 response: uvicorn sends a
+    Content-Length, except on the 400 for an unparsable request, whose body ends with the connection."""
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     status = int(lines[0].split()[1])
-    length = next(int(line.split(":", 1)[1]) for line in lines[1:] if line.lower().startswith("content-length:"))
-    return status, await reader.readexactly(length)
+    headers = {name.strip().lower(): value.strip()
+               for name, _, value in (line.partition(":") for line in lines[1:] if line)}
+    if "content-length" in headers:
+        return status, headers, await reader.readexactly(int(headers["content-length"]))
+    return status, headers, await reader.read()
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -202,7 +215,7 @@ def percentile(sorted_values: list[float], q: float) -> float:
 class Server:
     """`seq2seq serve` in a subprocess on a free loopback port, stopped with SIGTERM on exit."""
 
-    def __init__(self, model: Path, max_batch: int, delay_ms: float | None):
+    def __init__(self, model: Path, max_batch: int, delay_ms: float | None, extra: tuple[str, ...] = ()):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
@@ -210,6 +223,7 @@ class Server:
         self.command = [sys.executable, "-m", "keras_seq2seq.cli", "serve", "--model", str(model),
                         "--port", str(self.port), "--max-batch", str(max_batch), "--log-level", "warning"]
         self.command += ["--no-batching"] if delay_ms is None else ["--max-batch-delay-ms", str(delay_ms)]
+        self.command += list(extra)
 
     def __enter__(self) -> "Server":
         import httpx

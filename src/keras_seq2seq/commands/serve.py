@@ -27,7 +27,7 @@ def register(commands, command) -> None:
     group = serve.add_argument_group("batching")
     group.add_argument("--max-batch", type=_positive_int, default=64,
                        help="most sentences decoded together in one call")
-    group.add_argument("--max-batch-delay-ms", type=_non_negative_float, default=2.0,
+    group.add_argument("--max-batch-delay-ms", type=_number(positive=False), default=2.0,
                        help="how long a request waits for others to join its batch; with 0 a batch "
                             "is whatever queued up while the previous one decoded")
     group.add_argument("--no-batching", action="store_true",
@@ -37,6 +37,9 @@ def register(commands, command) -> None:
     group.add_argument("--max-chars", type=_positive_int, default=1000, help="characters per sentence")
     group.add_argument("--max-body-bytes", type=_positive_int, default=64 * 1024, help="request body size")
     group.add_argument("--max-beam-size", type=_positive_int, default=16, help="largest beam_size")
+    group.add_argument("--request-timeout", type=_number(positive=True), default=10.0, metavar="SECONDS",
+                       help="a client has this long to send a request's head, then as long for its "
+                            "body (408); a connection that stalls is closed, not kept")
     serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"),
                        help="uvicorn's log level (info logs each request)")
 
@@ -45,9 +48,11 @@ def run_serve(args) -> int:
     import uvicorn
 
     from keras_seq2seq.serving import Limits, create_app, load_models
+    from keras_seq2seq.serving.deadlines import head_deadline_protocol
 
     limits = Limits(max_body_bytes=args.max_body_bytes, max_sentences=args.max_sentences,
-                    max_chars=args.max_chars, max_beam_size=args.max_beam_size)
+                    max_chars=args.max_chars, max_beam_size=args.max_beam_size,
+                    request_timeout=args.request_timeout)
     models = load_models(args.model)
     app = create_app(models, limits, max_batch=args.max_batch, max_delay=args.max_batch_delay_ms / 1000,
                      batching=not args.no_batching)
@@ -56,15 +61,23 @@ def run_serve(args) -> int:
     batching = (f"batches of up to {args.max_batch} sentences, {args.max_batch_delay_ms:g} ms wait"
                 if app.state.batcher.batching else "no batching")
     print(f"serving on http://{args.host}:{args.port}/ (API docs at /docs; {batching})", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    # Idle keep-alive connections close after 5 s (uvicorn's own timer); stalled requests after
+    # --request-timeout (serving/deadlines.py).
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, timeout_keep_alive=5,
+                http=head_deadline_protocol(args.request_timeout))
     return 0
 
 
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
+def _number(positive: bool):
+    """An argparse type: a number >= 0, or > 0 when `positive`."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not (value > 0 if positive else value >= 0) or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"must be {'>' if positive else '>='} 0, got {text}")
+        return value
+
+    return parse

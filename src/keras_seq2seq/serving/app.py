@@ -82,7 +82,7 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None, max
                               "requests are decoded together (dynamic batching).")
     app.state.batcher = batcher
     app.state.limits = limits
-    app.add_middleware(BodySizeLimit, max_bytes=limits.max_body_bytes)
+    app.add_middleware(BodyLimits, max_bytes=limits.max_body_bytes, seconds=limits.request_timeout)
     _add_error_handlers(app, limits)
 
     @app.post("/v1/translate")
@@ -165,7 +165,9 @@ def _add_error_handlers(app: FastAPI, limits: Limits) -> None:
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         if error.status_code == 413:
             return _error(413, f"the request body is larger than {limits.max_body_bytes} bytes")
-        return _error(error.status_code, str(error.detail))
+        response = _error(error.status_code, str(error.detail))
+        response.headers.update(error.headers or {})
+        return response
 
 
 class _BodyTooLarge(StarletteHTTPException):
@@ -173,33 +175,53 @@ class _BodyTooLarge(StarletteHTTPException):
         super().__init__(413)
 
 
-class BodySizeLimit:
-    """ASGI middleware: refuse bodies over `max_bytes` with 413 before they are read into memory.
+class _BodyTooSlow(StarletteHTTPException):
+    def __init__(self, seconds: float):
+        # The rest of a late body may still come; closing is the only way to be rid of it.
+        super().__init__(408, f"the request body did not arrive within {seconds:g} s",
+                         headers={"connection": "close"})
+
+
+class BodyLimits:
+    """ASGI middleware: refuse bodies over `max_bytes` (413) or slower than `seconds` (408).
 
     A declared Content-Length is checked before the app runs; a chunked body is counted as it
     streams in, and the app's body reader gets a 413 `HTTPException` once it passes the limit.
+    Each read of the body waits at most until `seconds` after the request head arrived, so a
+    client that stalls mid-body gets 408 and loses its connection instead of holding it (the
+    request head has its own deadline: `serving.deadlines`).
     """
 
-    def __init__(self, app, max_bytes: int):
+    def __init__(self, app, max_bytes: int, seconds: float):
         self.app = app
         self.max_bytes = max_bytes
+        self.seconds = seconds
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         declared = dict(scope.get("headers", [])).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            return await self._refuse(send)
+            return await self._refuse(send, _BodyTooLarge())
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.seconds
         received = 0
+        body_done = False
         started = False
 
-        async def counted_receive():
-            nonlocal received
-            message = await receive()
+        async def limited_receive():
+            nonlocal received, body_done
+            if body_done:  # after the body only a disconnect can come, and may take any time
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), deadline - loop.time())
+            except asyncio.TimeoutError:  # not yet the built-in TimeoutError on Python 3.10
+                raise _BodyTooSlow(self.seconds) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
                     raise _BodyTooLarge
+            body_done = message["type"] != "http.request" or not message.get("more_body", False)
             return message
 
         async def tracked_send(message):
@@ -208,15 +230,17 @@ class BodySizeLimit:
             await send(message)
 
         try:
-            await self.app(scope, counted_receive, tracked_send)
-        except _BodyTooLarge:
+            await self.app(scope, limited_receive, tracked_send)
+        except (_BodyTooLarge, _BodyTooSlow) as error:
             if started:
                 raise
-            await self._refuse(send)
+            await self._refuse(send, error)
 
-    async def _refuse(self, send):
-        body = json.dumps({"error": f"the request body is larger than {self.max_bytes} bytes"}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode())]})
+    async def _refuse(self, send, error: StarletteHTTPException):
+        message = (f"the request body is larger than {self.max_bytes} bytes"
+                   if error.status_code == 413 else str(error.detail))
+        body = json.dumps({"error": message}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        headers += [(k.encode(), v.encode()) for k, v in (error.headers or {}).items()]
+        await send({"type": "http.response.start", "status": error.status_code, "headers": headers})
         await send({"type": "http.response.body", "body": body})

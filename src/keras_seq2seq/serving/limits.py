@@ -3,6 +3,7 @@
 Bad input is the client's mistake, so it gets a 4xx with a one-line JSON message that says what
 was wrong and what is allowed, never a 500:
 
+    408  the body did not arrive within `request_timeout` seconds of the request head
     413  the body is larger than `max_body_bytes`
     400  the body is not JSON at all
     422  JSON of the wrong shape or type, too many sentences, a sentence too long, an option out of range
@@ -28,6 +29,7 @@ class Limits:
     max_sentences: int = 64           # sentences in one request's "text" list
     max_chars: int = 1000             # characters in one sentence
     max_beam_size: int = 16           # beam_size (n_best is at most beam_size)
+    request_timeout: float = 10.0     # seconds to send a request's head, then as long for its body
 
 
 class RequestError(Exception):
