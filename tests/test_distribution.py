@@ -34,7 +34,7 @@ TRAIN_FOR_BOTH = """
 import json, sys
 import keras
 from keras_seq2seq import Translator, task_splits
-data = task_splits("dates", train=32, dev=32, test=0, seed=1)
+data = task_splits("dates", train=32, dev=40, test=0, seed=1)  # dev: a full batch and a part one
 found = {"devices_seen": len(keras.distribution.list_devices())}
 for devices in (1, 2):
     # Only the two-device run has a dev set (decoded and scored under the distribution at each

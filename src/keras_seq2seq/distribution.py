@@ -52,8 +52,8 @@ def choose_devices(devices: int, batch_size: int) -> list[str]:
         kind = found[0].split(":")[0] if found else "device"
         raise ConfigError(
             f"--devices {devices}: JAX sees only {len(found)} {kind} device(s) ({', '.join(found)}); "
-            f"give --devices {len(found)} or fewer, or on a CPU start with "
-            f"{VIRTUAL_DEVICES_FLAG}={devices} set in the environment for {devices} virtual CPU devices")
+            f"ask for at most {len(found)}, or, on a CPU, set {VIRTUAL_DEVICES_FLAG}={devices} in the "
+            f"environment before starting, for {devices} virtual CPU devices")
     return found[:devices]
 
 
@@ -63,8 +63,10 @@ def data_parallel(translator: "Translator") -> Iterator[keras.distribution.Distr
 
     With one device this does nothing (yields None). With more, it checks the devices, makes a
     `DataParallel` distribution current, replaces `translator.model` by a copy built inside it
-    (same weights; the optimizer comes later, with `compile`), and yields the distribution. Fitting, dev evaluation and saving
-    inside the block run on all the devices; the distribution is unset when the block ends.
+    (same weights; the optimizer comes later, with `compile`), and yields the distribution.
+    Fitting, dev evaluation and saving inside the block run on all the devices; the
+    distribution is unset when the block ends, and the model stays replicated (generation
+    outside the block still works: it runs the same program on every device).
     """
     settings = translator.settings.train
     if settings.devices == 1:
