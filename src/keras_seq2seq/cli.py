@@ -155,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     translate.add_argument("--plot-attention", metavar="DIR",
                            help="attention models: write one PNG heat map per input line to DIR "
                                 "(DIR/0001.png, …): source tokens across, output tokens down")
+    translate.add_argument("--verbose", action="store_true",
+                           help="also print to stderr how many lines were translated, in how many "
+                                "seconds, and how many shapes were compiled (and the most allowed)")
 
     evaluate = _command(commands, "evaluate", run_evaluate,
                         "score a model on a test corpus or a built-in task's test split")
@@ -316,6 +319,10 @@ def run_train(args) -> int:
     print(f"saved {args.out} (best: epoch {best.get('epoch', 0)} of {record['epochs']}, step "
           f"{best.get('step', 0)}, {chosen or 'no evaluation'}; "
           f"{record['target_tokens_per_second']:,.0f} target tokens/s, {record['seconds']:.0f} s)")
+    shapes = record["compiled_shapes"]
+    print("compiled shapes: " + ", ".join(
+        f"{label} {shapes[key]}" + (f" (at most {shapes['bound'][key]})" if key in shapes["bound"] else "")
+        for key, label in (("train", "train"), ("dev_loss", "dev loss"), ("generate", "dev decoding"))))
     return 0
 
 
@@ -357,6 +364,7 @@ def _input_lines(text: str) -> list[str]:
 def run_translate(args) -> int:
     from keras_seq2seq.translator import Translator
 
+    started = time.perf_counter()
     translator = Translator.load(args.model)
     if args.input:
         from keras_seq2seq.artifacts import read_text_file
@@ -401,6 +409,12 @@ def run_translate(args) -> int:
             raise Seq2SeqError(f"{args.output}: cannot write ({error.strerror})") from None
     else:
         sys.stdout.write(text)
+    if args.verbose:
+        from keras_seq2seq.shapes import decoding_summary
+
+        traced, bound = decoding_summary(translator, lines, args.batch_size)
+        print(f"translate: {len(lines):,} lines in {time.perf_counter() - started:.1f} s (model loading "
+              f"included); {traced} compiled shapes (at most {bound})", file=sys.stderr)
     return 0
 
 
@@ -421,6 +435,7 @@ def _translate_and_plot(translator, lines: list[str], args, sampling: dict | Non
 
 
 def run_evaluate(args) -> int:
+    from keras_seq2seq.shapes import decoding_summary
     from keras_seq2seq.translator import Translator
 
     translator = Translator.load(args.model)
@@ -437,6 +452,8 @@ def run_evaluate(args) -> int:
                                  replace_unk=args.replace_unk)
     _print_samples(pairs, result["hypotheses"], args.samples)
     _print_scores(result)
+    traced, bound = decoding_summary(translator, [p.source for p in pairs], args.batch_size)
+    print(f"compiled shapes  {traced} (at most {bound})")
     return 0
 
 

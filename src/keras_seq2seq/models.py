@@ -11,10 +11,11 @@ from keras import ops
 
 from keras_seq2seq.layers.decoder import Decoder
 from keras_seq2seq.layers.encoder import Encoder
+from keras_seq2seq.shapes import TracedShapes
 
 
 @keras.saving.register_keras_serializable(package="keras_seq2seq")
-class Seq2Seq(keras.Model):
+class Seq2Seq(TracedShapes, keras.Model):
     """An RNN encoder-decoder (Sutskever et al., 2014; Cho et al., 2014).
 
     Args:

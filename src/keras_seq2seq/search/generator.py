@@ -17,9 +17,10 @@ from keras_seq2seq.errors import Seq2SeqError
 from keras_seq2seq.search.beam import beam_search
 from keras_seq2seq.search.greedy import greedy_search
 from keras_seq2seq.search.sampling import sample_search
+from keras_seq2seq.shapes import TracedShapes
 
 
-class Generator(keras.Model):
+class Generator(TracedShapes, keras.Model):
     """Runs greedy (`beam_size=1`) or beam search over a `Seq2Seq`; never saved (rebuilt on load).
 
     `generate` returns `(ids, scores)`: `batch x hypotheses x max_length` token ids, best first,
@@ -40,6 +41,10 @@ class Generator(keras.Model):
                  sampling: dict | None = None, return_attention: bool = False,
                  no_repeat_ngram: int = 0, **kwargs):
         super().__init__(**kwargs)
+        # Nothing to build: the weights are the trained model's. Unbuilt, the first
+        # `predict_on_batch` would run the whole search eagerly once to build it (16 s of a 21 s
+        # first sentence on a 2x256 attention model) before compiling it.
+        self.built = True
         if beam_size < 1:
             raise ValueError(f"beam_size must be at least 1, got {beam_size}")
         self.model = model

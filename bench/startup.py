@@ -1,0 +1,88 @@
+"""How long a user waits for the first translation: `seq2seq translate` from process start.
+
+    .venv/bin/python bench/startup.py                  # a quick dates model, and runs/quality-side-10 if present
+    .venv/bin/python bench/startup.py --model runs/x   # another saved model as well
+    .venv/bin/python bench/startup.py --runs 5
+
+Each run starts a fresh `python -m keras_seq2seq.cli translate --model DIR` (so imports, model
+loading and compiling are all counted), writes one sentence to its stdin and times the moment its
+first output line arrives. Greedy and `--beam-size 5`, the median of `--runs` runs each. The
+machine may be shared with other work: the figures are medians, and say so.
+
+The last line is machine-readable: `startup: first_sentence_s=<worst median> (goal 5.0)`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL_MODEL = ROOT / "runs" / "quality-side-10"  # spa-eng, brnn 2x256 + attention (from bench/quality.py)
+GOAL_SECONDS = 5.0  # issue 4: the first sentence answered within 5 s
+SENTENCES = {"dates": "July 4, 1976", "spa-eng": "Tom no sabe dónde vive María."}
+
+
+def time_first_line(model: Path, sentence: str, beam_size: int) -> float:
+    """Seconds from starting `seq2seq translate` until its first output line is read."""
+    command = [sys.executable, "-m", "keras_seq2seq.cli", "translate", "--model", str(model),
+               "--beam-size", str(beam_size)]
+    env = {**os.environ, "KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "jax")}
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=env)
+    process.stdin.write((sentence + "\n").encode())
+    process.stdin.close()
+    line = process.stdout.readline()
+    seconds = time.perf_counter() - started
+    process.wait()
+    if process.returncode or not line:
+        raise SystemExit(f"startup: translate failed on {model}:\n{process.stderr.read().decode()}")
+    return seconds
+
+
+def train_dates_model(directory: Path) -> Path:
+    """A small dates model, trained in seconds in a separate process (imports not counted)."""
+    script = ("from keras_seq2seq import Translator, task_splits\n"
+              f"Translator.train(task_splits('dates', train=2000)['train'], preset='dates', epochs=1,"
+              f" verbose=0, out_dir={str(directory)!r})\n")
+    subprocess.run([sys.executable, "-c", script], check=True)
+    return directory
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--model", action="append", type=Path, default=[],
+                        help="a saved model directory to time as well (repeatable)")
+    parser.add_argument("--runs", type=int, default=3, help="fresh processes per row (median reported)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as temp:
+        models = [("dates", train_dates_model(Path(temp) / "dates"), SENTENCES["dates"])]
+        if REAL_MODEL.is_dir():
+            models.append(("spa-eng", REAL_MODEL, SENTENCES["spa-eng"]))
+        models += [(path.name, path, SENTENCES["spa-eng"]) for path in args.model]
+        print(f"seconds from process start to the first output line, median of {args.runs} fresh "
+              f"processes (shared machine)")
+        print(f"{'model':<28} {'search':<8} {'median':>7} {'runs':>24}")
+        worst = 0.0
+        for name, path, sentence in models:
+            for beam in (1, 5):
+                times = [time_first_line(path, sentence, beam) for _ in range(args.runs)]
+                median = statistics.median(times)
+                worst = max(worst, median)
+                search = "greedy" if beam == 1 else f"beam {beam}"
+                print(f"{name:<28} {search:<8} {median:>7.2f} {' '.join(f'{t:.2f}' for t in times):>24}",
+                      flush=True)
+    print(f"startup: first_sentence_s={worst:.2f} (goal {GOAL_SECONDS})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
