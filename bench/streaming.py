@@ -39,7 +39,8 @@ TRAIN_OPTIONS = ["--epochs", "1", "--units", "32", "--embedding-dim", "16", "--d
 def write_corpus(path: Path, pairs: int, seed: int) -> None:
     """`pairs` lines of `target<TAB>source`, the same for the same seed."""
     rng = np.random.default_rng(seed)
-    with open(path, "w", encoding="utf-8") as file:
+    partial = path.with_name(path.name + ".partial")  # renamed when whole: a kept --work never holds half a corpus
+    with open(partial, "w", encoding="utf-8") as file:
         for start in range(0, pairs, CHUNK):
             count = min(CHUNK, pairs - start)
             lengths = rng.integers(LENGTHS[0], LENGTHS[1] + 1, count)
@@ -51,6 +52,7 @@ def write_corpus(path: Path, pairs: int, seed: int) -> None:
                 target = " ".join(f"t{w}" for w in sentence[::-1])
                 lines.append(f"{target}\t{source}\n")
             file.write("".join(lines))
+    os.replace(partial, path)
 
 
 def train(corpus: Path, dev: Path, out: Path, stream: bool, batch_size: int) -> dict:
