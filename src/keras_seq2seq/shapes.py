@@ -33,7 +33,8 @@ class TracedShapes:
 
     def _note_shapes(self, step: str, data) -> None:
         log = self.__dict__.setdefault("_shape_log", {})  # not a Keras-tracked attribute
-        shapes = tuple(tuple(x.shape) for x in keras.tree.flatten(data))
+        # `train_on_batch` passes `(x, y, None)`: an absent sample weight has no shape.
+        shapes = tuple(tuple(x.shape) for x in keras.tree.flatten(data) if x is not None)
         log.setdefault(step, collections.Counter())[shapes] += 1
 
     def traced_shapes(self) -> dict[str, int]:

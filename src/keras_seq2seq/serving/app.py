@@ -31,21 +31,14 @@ from keras_seq2seq.serving.registry import ServedModel
 STATIC_DIR = Path(__file__).parent / "static"
 
 
-def decode_rows(count: int, max_batch: int) -> int:
-    """Rows to pad a decode batch to: 1, 4, 16, 64… (few compiled shapes, little padding)."""
-    rows = 1
-    while rows < count:
-        rows *= 4
-    return max(1, min(rows, max_batch))
-
-
 def make_decoder(models: dict[str, ServedModel], max_batch: int):
     """The batcher's `run_batch`: one `translate_n_best` call for a key's combined sentences."""
 
     def run_batch(key: tuple, texts: list[str]) -> list:
         name, options = key[:2]  # (name, options[, token that keeps a sampled request alone])
         translator = models[name].translator
-        rows = decode_rows(len(texts), max_batch)
+        # The translator pads the rows to a power of two (`shapes.decode_rows`): few shapes.
+        rows = max_batch
         if options.attention:  # the best output with its attention matrix (target x source)
             return translator.align(texts, beam_size=options.beam_size, batch_size=rows,
                                     length_penalty=options.length_penalty,
