@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+from keras_seq2seq import compile_cache
 from keras_seq2seq.commands import MODULES
 from keras_seq2seq.config import (ATTENTION_KINDS, PRECISIONS, PRESETS, SELECT_ON, SUBWORD_MODELS,
                                    TOKENIZER_KINDS)
@@ -29,6 +30,7 @@ FORMATS = ("auto", "anki", "tsv", "csv", "aligned")
 
 
 def main(argv: list[str] | None = None) -> int:
+    compile_cache.enable()  # before JAX is imported: later starts skip compiling (see module)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):

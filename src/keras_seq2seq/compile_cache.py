@@ -1,0 +1,45 @@
+"""A compile cache on disk for the `seq2seq` command: a later start reads compiled programs back.
+
+Under JAX, the first `seq2seq translate` on a model spends seconds compiling its search (about 5 s
+for a 2x256 attention model here), and every new process used to pay that again. JAX can keep
+compiled programs in a directory, keyed by the program, the JAX version and the device, and reads
+the directory's location from the environment when it is first imported. So the command line sets
+it before anything imports JAX:
+
+- the default is `$XDG_CACHE_HOME/keras-seq2seq/xla` (`~/.cache/keras-seq2seq/xla`);
+- a `JAX_COMPILATION_CACHE_DIR` the user set wins;
+- `SEQ2SEQ_COMPILE_CACHE=off` turns the cache off.
+
+Only programs that took JAX at least a second to compile are stored (JAX's own threshold), so the
+directory holds the decoding loops and training steps, not every small helper. The Python API
+leaves the environment alone: set `JAX_COMPILATION_CACHE_DIR` yourself to get the same.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+OFF = ("0", "off", "no", "false")
+
+
+def default_directory() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "keras-seq2seq" / "xla"
+
+
+def enable() -> Path | None:
+    """Point JAX at the cache directory, unless turned off; returns the directory in use, if any.
+
+    Has no effect when JAX is already imported (as in a program that calls `cli.main` itself).
+    """
+    if os.environ.get("SEQ2SEQ_COMPILE_CACHE", "").strip().lower() in OFF:
+        return None
+    if "jax" in sys.modules:
+        return None
+    directory = os.environ.get("JAX_COMPILATION_CACHE_DIR")
+    if not directory:
+        directory = str(default_directory())
+        os.environ["JAX_COMPILATION_CACHE_DIR"] = directory
+    return Path(directory)

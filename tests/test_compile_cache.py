@@ -1,0 +1,46 @@
+"""The command line's compile cache: where it goes, how to turn it off, and that a start fills it."""
+
+import os
+import subprocess
+import sys
+
+from keras_seq2seq import Translator, compile_cache, task_splits
+
+
+def test_default_location_user_choice_and_off(monkeypatch, tmp_path):
+    monkeypatch.delitem(sys.modules, "jax")  # as in a fresh `seq2seq` process
+    monkeypatch.delenv("JAX_COMPILATION_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("SEQ2SEQ_COMPILE_CACHE", "on")
+    assert compile_cache.enable() == tmp_path / "keras-seq2seq" / "xla"
+    assert os.environ["JAX_COMPILATION_CACHE_DIR"] == str(tmp_path / "keras-seq2seq" / "xla")
+    monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", str(tmp_path / "mine"))
+    assert compile_cache.enable() == tmp_path / "mine"
+    monkeypatch.setenv("SEQ2SEQ_COMPILE_CACHE", "off")
+    assert compile_cache.enable() is None
+
+
+def test_jax_already_imported_is_left_alone(monkeypatch):
+    import jax  # noqa: F401
+
+    monkeypatch.delenv("JAX_COMPILATION_CACHE_DIR", raising=False)
+    monkeypatch.setenv("SEQ2SEQ_COMPILE_CACHE", "on")
+    assert compile_cache.enable() is None
+    assert "JAX_COMPILATION_CACHE_DIR" not in os.environ
+
+
+def test_translate_fills_the_cache_and_answers_the_same_from_it(tmp_path):
+    model = tmp_path / "model"
+    Translator.train(task_splits("dates", train=300)["train"], preset="dates", epochs=1, verbose=0,
+                     units=16, embedding_dim=8, max_output_len=12).save(model)
+    # JAX stores only programs that took a second to compile; a tiny model's take less.
+    env = {**os.environ, "SEQ2SEQ_COMPILE_CACHE": "on", "XDG_CACHE_HOME": str(tmp_path / "cache"),
+           "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"}
+    env.pop("JAX_COMPILATION_CACHE_DIR", None)
+    command = [sys.executable, "-m", "keras_seq2seq.cli", "translate", "--model", str(model)]
+    first = subprocess.run(command, input="July 4, 1976\n", capture_output=True, text=True, env=env, timeout=300)
+    assert first.returncode == 0, first.stderr
+    cached = list((tmp_path / "cache" / "keras-seq2seq" / "xla").iterdir())
+    assert any("predict_step" in p.name for p in cached)
+    second = subprocess.run(command, input="July 4, 1976\n", capture_output=True, text=True, env=env, timeout=300)
+    assert second.returncode == 0 and second.stdout == first.stdout
