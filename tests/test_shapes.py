@@ -16,7 +16,7 @@ from keras_seq2seq.shapes import (TooManyShapesWarning, check, decode_rows, padd
 WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu".split()
 
 
-def reversal_pairs(count: int, seed: int, longest: int = 30) -> list[tuple[str, str]]:
+def reversal_pairs(count: int, seed: int, longest: int = 16) -> list[tuple[str, str]]:
     """Word-reversal pairs of every length from 1 to `longest` words: many distinct lengths."""
     rng = random.Random(seed)
     pairs = []
@@ -28,12 +28,12 @@ def reversal_pairs(count: int, seed: int, longest: int = 30) -> list[tuple[str, 
 
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory):
-    """A tiny word-level model trained one epoch on lengths 1..30 with a dev set, saved; the
+    """A tiny word-level model trained one epoch on lengths 1..16 with a dev set, saved; the
     warnings of its run."""
     directory = tmp_path_factory.mktemp("shapes") / "model"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        translator = Translator.train(reversal_pairs(480, 0), dev=reversal_pairs(90, 1), out_dir=directory, verbose=0, epochs=1, units=16, embedding_dim=8,
+        translator = Translator.train(reversal_pairs(256, 0), dev=reversal_pairs(64, 1), out_dir=directory, verbose=0, epochs=1, units=16, embedding_dim=8,
                                       batch_size=32, length_step=4, patience=0)
     return translator, directory, caught
 
@@ -44,7 +44,7 @@ def test_training_record_counts_traces_within_the_bound(trained):
     assert not [w for w in caught if issubclass(w.category, TooManyShapesWarning)]
     for step in ("train", "dev_loss", "generate"):
         assert 1 <= record[step] <= record["bound"][step], (step, record)
-    assert record["bound"]["train"] == training_bound(30, 31, 4)  # 1..30 source ids, 2..31 target ids
+    assert record["bound"]["train"] == training_bound(16, 17, 4)  # 1..16 source ids, 2..17 target ids
     assert record["train"] > 3  # the many lengths did make several shapes: the count is real
     config = json.loads((directory / "config.json").read_text())
     assert config["training"]["compiled_shapes"] == record
@@ -56,7 +56,7 @@ def test_each_training_shape_is_traced_once(trained):
     from keras_seq2seq.training import encode_pairs
 
     t = translator.settings.train
-    sources, targets, _ = encode_pairs(translator, [_pair(p) for p in reversal_pairs(480, 0)], None, None)
+    sources, targets, _ = encode_pairs(translator, [_pair(p) for p in reversal_pairs(256, 0)], None, None)
     batches = TrainingBatches(sources, targets, t.batch_size, t.length_step, seed=t.seed)
     distinct = {batches.padded_shape(i) for i in range(len(batches))}
     record = translator.info["training"]["compiled_shapes"]
