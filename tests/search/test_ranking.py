@@ -57,3 +57,18 @@ def test_best_extensions_with_fewer_words_than_beam_and_blocking():
     assert new_scores.shape == parent.shape == tokens.shape == (batch, k)
     assert not (tokens == 2).any()
     assert (np.diff(new_scores, axis=1) <= 0).all()
+
+
+def test_top_k_last_equals_top_k_on_long_rows():
+    from keras_seq2seq.search.ranking import top_k_last
+
+    rng = np.random.default_rng(2)
+    for size, k in ((1000, 5), (1281, 3), (300, 1), (40, 5)):
+        x = rng.standard_normal((7, size)).astype("float32")
+        x[0, :] = -1e9  # a fully blocked row
+        x[0, size // 2] = 0.0
+        values, index = (ops.convert_to_numpy(a) for a in top_k_last(ops.convert_to_tensor(x), k))
+        want = np.argsort(-x, axis=1, kind="stable")[:, :k]
+        np.testing.assert_array_equal(index[1:], want[1:])
+        assert index[0, 0] == size // 2
+        np.testing.assert_allclose(values, np.take_along_axis(x, want, 1))

@@ -5,7 +5,8 @@ logits of a beam-5 step (320 rows x 9,921 words) `ops.argmax` took about ten tim
 `ops.max` (`bench/decode_ops.py` prints the figures). Searching first for the maximum and then for
 the smallest index holding it is two plain reductions and gives the same answer, ties included.
 Beam search ranks `k` words per hypothesis before it ranks hypotheses, so that top-k never runs
-over a `k x vocab` row.
+over a `k x vocab` row, and finds each hypothesis's `k` words among its best blocks of the
+vocabulary (`top_k_last`), not over all of it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,29 @@ def argmax_last(x):
     first = ops.min(ops.where(x == top, positions, size), axis=-1)
     # A row holding NaN has no position equal to its maximum; answer the last index, not past it.
     return ops.minimum(first, size - 1)
+
+
+def top_k_last(x, k: int, block: int = 128):
+    """`ops.top_k(x, k)` over the last axis of a 2-D `x`, for small `k` and a long axis.
+
+    The axis is cut into blocks; only the `k` blocks with the largest maxima can hold the `k`
+    largest values, so top-k runs over `k` blocks' values instead of the whole row (one plain max
+    over everything, then two small top-ks). Same values and indices as `ops.top_k` for distinct
+    values (and for ties too, except which of equal values comes first).
+    """
+    rows, size = ops.shape(x)[0], ops.shape(x)[-1]
+    blocks = -(-size // block)
+    if blocks <= 2 * k:  # too few blocks to save anything
+        return ops.top_k(x, k)
+    padded = ops.pad(x, ((0, 0), (0, blocks * block - size)), constant_values=float("-inf"))
+    padded = ops.reshape(padded, (rows, blocks, block))
+    _, best_blocks = ops.top_k(ops.max(padded, axis=-1), k)  # rows x k
+    best_blocks = ops.cast(best_blocks, "int32")
+    candidates = ops.take_along_axis(padded, ops.expand_dims(best_blocks, -1), axis=1)  # rows x k x block
+    values, position = ops.top_k(ops.reshape(candidates, (rows, k * block)), k)
+    position = ops.cast(position, "int32")
+    index = ops.take_along_axis(best_blocks, position // block, axis=1) * block + position % block
+    return values, index
 
 
 def best_extensions(log_probs_source, scores, finished, beam_size: int, blocked=None):
@@ -46,7 +70,7 @@ def best_extensions(log_probs_source, scores, finished, beam_size: int, blocked=
     log_normaliser = ops.logsumexp(logits, axis=-1, keepdims=True)  # batch*k x 1
     if blocked is not None:
         logits = ops.where(blocked, -1e9, logits)
-    top_logits, top_tokens = ops.top_k(logits, offered)  # batch*k x offered
+    top_logits, top_tokens = top_k_last(logits, offered)  # batch*k x offered
     top_log_probs = top_logits - log_normaliser
     done = ops.reshape(finished, (-1, 1))
     only_first = ops.expand_dims(ops.arange(offered) == 0, 0)  # 1 x offered
