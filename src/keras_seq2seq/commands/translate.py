@@ -1,0 +1,128 @@
+"""`seq2seq translate`: lines in, translations out (greedy, beam, n-best, sampling, attention plots).
+
+    echo "¿Dónde está la estación?" | seq2seq translate --model runs/spa-eng --beam-size 5
+    seq2seq translate --model runs/spa-eng --input in.txt --output out.txt --n-best 3 --beam-size 5
+
+There is exactly one output line per input line (with `--n-best N`, N lines per input, in Moses
+form), so outputs stay aligned with inputs whatever the text holds.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from keras_seq2seq.errors import Seq2SeqError
+
+
+def register(commands, command) -> None:
+    from keras_seq2seq.cli import _add_search_options, _positive_int  # cli is loaded: it is the one calling us
+
+    translate = command(commands, "translate", run,
+                        "translate lines from stdin or --input, one output line per input line")
+    translate.add_argument("--model", required=True, metavar="DIR", help="model directory")
+    translate.add_argument("--input", metavar="FILE", help="read sentences from FILE instead of stdin")
+    translate.add_argument("--output", metavar="FILE", help="write translations to FILE instead of stdout")
+    translate.add_argument("--batch-size", type=_positive_int, default=64, help="sentences decoded together")
+    _add_search_options(translate)
+    translate.add_argument("--n-best", type=_positive_int, default=1,
+                           help="with N > 1, write N lines per input in Moses n-best form "
+                                "'INDEX ||| TEXT ||| SCORE' (N at most --beam-size)")
+    group = translate.add_argument_group("sampling (for dialogue; instead of greedy or beam search)")
+    group.add_argument("--sample", action="store_true", help="draw each token from the model's distribution")
+    group.add_argument("--temperature", type=float, default=1.0, help="below 1 sharpens, above 1 flattens")
+    group.add_argument("--top-k", type=int, default=0, help="draw from the K most likely tokens only (0: all)")
+    group.add_argument("--top-p", type=float, default=1.0, help="draw from the smallest set holding this much probability")
+    group.add_argument("--seed", type=int, default=0, help="the same seed repeats the same samples")
+    translate.add_argument("--no-repeat-ngram", type=int, default=0, metavar="N",
+                           help="never repeat an N-gram within an output (any search; 0: off)")
+    translate.add_argument("--plot-attention", metavar="DIR",
+                           help="attention models: write one PNG heat map per input line to DIR "
+                                "(DIR/0001.png, …): source tokens across, output tokens down")
+    translate.add_argument("--verbose", action="store_true",
+                           help="also print to stderr how many lines were translated, in how many "
+                                "seconds, and how many shapes were compiled (and the most allowed)")
+
+
+def _input_lines(text: str) -> list[str]:
+    """Lines ended by \\n, \\r\\n or \\r only, so there is one output line per input line.
+
+    `str.splitlines()` also splits at form feeds, U+0085, U+2028 and other characters that can
+    sit inside a sentence, which made the output longer than the input and misaligned.
+    """
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return lines[:-1] if lines[-1] == "" else lines
+
+
+def run(args) -> int:
+    from keras_seq2seq.translator import Translator
+
+    started = time.perf_counter()
+    translator = Translator.load(args.model)
+    if args.input:
+        from keras_seq2seq.artifacts import read_text_file
+
+        lines = _input_lines(read_text_file(Path(args.input), Seq2SeqError))
+    else:
+        try:
+            lines = _input_lines(sys.stdin.buffer.read().decode("utf-8-sig"))
+        except UnicodeDecodeError as error:
+            raise Seq2SeqError(f"stdin: not valid UTF-8 ({error.reason} at byte {error.start})") from None
+        except AttributeError:  # a text stream without a buffer (tests, embedding)
+            lines = _input_lines(sys.stdin.read())
+    if args.n_best > args.beam_size:
+        raise Seq2SeqError(f"--n-best {args.n_best} needs --beam-size of at least {args.n_best}")
+    sampling = None
+    if args.sample:
+        if args.beam_size != 1:
+            raise Seq2SeqError("--sample draws one output per input; leave --beam-size at 1")
+        if args.temperature <= 0 or args.top_k < 0 or not 0 < args.top_p <= 1:
+            raise Seq2SeqError("--temperature must be > 0, --top-k >= 0 and --top-p in (0, 1]")
+        sampling = {"temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p}
+    if args.no_repeat_ngram < 0:
+        raise Seq2SeqError(f"--no-repeat-ngram must be 0 (off) or more, got {args.no_repeat_ngram}")
+    if args.plot_attention:
+        outputs = _translate_and_plot(translator, lines, args, sampling)
+    else:
+        outputs = translator.translate_n_best(lines, args.n_best, args.batch_size, args.beam_size,
+                                              args.length_penalty, sampling, args.seed,
+                                              no_repeat_ngram=args.no_repeat_ngram,
+                                              replace_unk=args.replace_unk)
+    if args.n_best == 1:
+        text = "".join(hypotheses[0][0] + "\n" for hypotheses in outputs)
+    else:
+        text = "".join(f"{i} ||| {hypothesis} ||| {score:.4f}\n"
+                       for i, hypotheses in enumerate(outputs) for hypothesis, score in hypotheses)
+    if args.output:
+        from keras_seq2seq.artifacts import atomic_write_text
+
+        try:
+            atomic_write_text(Path(args.output), text)
+        except OSError as error:
+            raise Seq2SeqError(f"{args.output}: cannot write ({error.strerror})") from None
+    else:
+        sys.stdout.write(text)
+    if args.verbose:
+        from keras_seq2seq.shapes import decoding_summary
+
+        traced, bound = decoding_summary(translator, lines, args.batch_size)
+        print(f"translate: {len(lines):,} lines in {time.perf_counter() - started:.1f} s (model loading "
+              f"included); {traced} compiled shapes (at most {bound})", file=sys.stderr)
+    return 0
+
+
+def _translate_and_plot(translator, lines: list[str], args, sampling: dict | None) -> list:
+    """Translate with the attention collected, plot each best hypothesis, return the n-best."""
+    from keras_seq2seq.alignment import n_best_alignments
+    from keras_seq2seq.plotting import plot_alignments
+
+    found = n_best_alignments(translator, lines, args.n_best, args.batch_size, args.beam_size,
+                              args.length_penalty, sampling, args.seed,
+                              no_repeat_ngram=args.no_repeat_ngram, replace_unk=args.replace_unk)
+    try:
+        paths = plot_alignments([hypotheses[0] for hypotheses in found], args.plot_attention)
+    except OSError as error:
+        raise Seq2SeqError(f"{args.plot_attention}: cannot write attention plots ({error.strerror})") from None
+    print(f"{len(paths)} attention plot(s) written to {args.plot_attention}", file=sys.stderr)
+    return [[(a.text, a.score) for a in hypotheses] for hypotheses in found]
