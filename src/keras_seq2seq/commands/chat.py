@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sys
 
+from keras_seq2seq.commands.sampling_options import add_sampling_options, sampling_from_args
 from keras_seq2seq.data.dialogue import CONTEXT_TURNS
 from keras_seq2seq.errors import Seq2SeqError
 
@@ -33,24 +34,14 @@ def register(commands, command) -> None:
                         help="beam search with this many hypotheses (1: greedy); not with --sample")
     parser.add_argument("--length-penalty", type=float, default=0.0, metavar="ALPHA",
                         help="GNMT length penalty for beam search")
-    group = parser.add_argument_group("sampling (livelier replies than greedy or beam search)")
-    group.add_argument("--sample", action="store_true", help="draw each token from the model's distribution")
-    group.add_argument("--temperature", type=float, default=0.8, help="below 1 sharpens, above 1 flattens")
-    group.add_argument("--top-k", type=int, default=0, help="draw from the K most likely tokens only (0: all)")
-    group.add_argument("--top-p", type=float, default=0.9, help="draw from the smallest set holding this much probability")
-    group.add_argument("--seed", type=int, default=0, help="the same seed and inputs give the same replies")
+    add_sampling_options(parser, "sampling (livelier replies than greedy or beam search)", temperature=0.8,
+                         top_p=0.9, seed_help="the same seed and inputs give the same replies")
 
 
 def _sampling(args) -> dict | None:
     if args.no_repeat_ngram < 0:
         raise Seq2SeqError(f"--no-repeat-ngram must be 0 (off) or more, got {args.no_repeat_ngram}")
-    if not args.sample:
-        return None
-    if args.beam_size != 1:
-        raise Seq2SeqError("--sample draws one reply; leave --beam-size at 1")
-    if args.temperature <= 0 or args.top_k < 0 or not 0 < args.top_p <= 1:
-        raise Seq2SeqError("--temperature must be > 0, --top-k >= 0 and --top-p in (0, 1]")
-    return {"temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p}
+    return sampling_from_args(args, "reply")
 
 
 def run(args) -> int:

@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from keras_seq2seq.commands.sampling_options import add_sampling_options, sampling_from_args
 from keras_seq2seq.errors import Seq2SeqError
 
 
@@ -29,12 +30,8 @@ def register(commands, command) -> None:
     translate.add_argument("--n-best", type=_positive_int, default=1,
                            help="with N > 1, write N lines per input in Moses n-best form "
                                 "'INDEX ||| TEXT ||| SCORE' (N at most --beam-size)")
-    group = translate.add_argument_group("sampling (for dialogue; instead of greedy or beam search)")
-    group.add_argument("--sample", action="store_true", help="draw each token from the model's distribution")
-    group.add_argument("--temperature", type=float, default=1.0, help="below 1 sharpens, above 1 flattens")
-    group.add_argument("--top-k", type=int, default=0, help="draw from the K most likely tokens only (0: all)")
-    group.add_argument("--top-p", type=float, default=1.0, help="draw from the smallest set holding this much probability")
-    group.add_argument("--seed", type=int, default=0, help="the same seed repeats the same samples")
+    add_sampling_options(translate, "sampling (for dialogue; instead of greedy or beam search)",
+                         temperature=1.0, top_p=1.0, seed_help="the same seed repeats the same samples")
     translate.add_argument("--no-repeat-ngram", type=int, default=0, metavar="N",
                            help="never repeat an N-gram within an output (any search; 0: off)")
     translate.add_argument("--plot-attention", metavar="DIR",
@@ -73,13 +70,7 @@ def run(args) -> int:
             lines = _input_lines(sys.stdin.read())
     if args.n_best > args.beam_size:
         raise Seq2SeqError(f"--n-best {args.n_best} needs --beam-size of at least {args.n_best}")
-    sampling = None
-    if args.sample:
-        if args.beam_size != 1:
-            raise Seq2SeqError("--sample draws one output per input; leave --beam-size at 1")
-        if args.temperature <= 0 or args.top_k < 0 or not 0 < args.top_p <= 1:
-            raise Seq2SeqError("--temperature must be > 0, --top-k >= 0 and --top-p in (0, 1]")
-        sampling = {"temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p}
+    sampling = sampling_from_args(args, "output per input")
     if args.no_repeat_ngram < 0:
         raise Seq2SeqError(f"--no-repeat-ngram must be 0 (off) or more, got {args.no_repeat_ngram}")
     if args.plot_attention:
