@@ -79,11 +79,15 @@ def test_two_devices_give_the_one_device_losses_step_by_step(two_device_runs):
 def test_a_model_trained_on_two_devices_loads_and_translates_on_one(two_device_runs):
     found, out = two_device_runs
     translator = Translator.load(out / "devices-2")
-    assert translator.settings.train.devices == 2
     config = json.loads((out / "devices-2" / "config.json").read_text(encoding="utf-8"))
     assert config["training"]["devices"] == 2
     assert translator.translate(SENTENCES) == found["translations"]
     assert len(translator.model.trainable_variables[0].value.sharding.device_set) == 1
+    # Fitting it further here (one device) needs no change of settings: devices were the run's.
+    assert translator.settings.train.devices == 1
+    translator.settings.train.epochs = 1
+    translator.fit([(s, t) for s, t in zip(SENTENCES, found["translations"])] * 8, verbose=0)
+    assert translator.info["training"]["devices"] == 1
 
 
 def test_more_devices_than_present_says_how_many_and_how_to_get_virtual_ones():

@@ -81,7 +81,7 @@ def n_best_alignments(translator, texts: Sequence[str], n_best: int = 1, batch_s
     if not 1 <= n_best <= beam_size:
         raise ValueError(f"n_best must be between 1 and beam_size ({beam_size}), got {n_best}")
     generator = translator.generator(beam_size, length_penalty, sampling, no_repeat_ngram,
-                                     return_attention=True)
+                                     return_attention=True, n_best=n_best)
     results: list[list[Alignment]] = [[] for _ in texts]
     for i, (ids, scores, attention) in translator.generate_rows(texts, generator, batch_size, seed):
         source_tokens = translator.source_tokenizer.tokenize(texts[i])

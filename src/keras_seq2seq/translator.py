@@ -170,14 +170,15 @@ class Translator:
 
     def generator(self, beam_size: int = 1, length_penalty: float = 0.0,
                   sampling: dict | None = None, no_repeat_ngram: int = 0,
-                  return_attention: bool = False) -> Generator:
-        """The compiled generator for these search options (kept, so it compiles once)."""
+                  return_attention: bool = False, n_best: int = 1) -> Generator:
+        """The compiled generator for these search options (kept, so it compiles once); it
+        returns `n_best` hypotheses per sentence, and stops searching once they are final."""
         key = (beam_size, float(length_penalty), tuple(sorted((sampling or {}).items())), no_repeat_ngram,
-               return_attention)
+               return_attention, n_best)
         if key not in self._generators:
             self._generators[key] = Generator(self.model, self.max_output_len, beam_size,
                                               length_penalty, sampling, no_repeat_ngram=no_repeat_ngram,
-                                              return_attention=return_attention)
+                                              return_attention=return_attention, n_best=n_best)
         return self._generators[key]
 
     def translate(self, texts: Sequence[str], batch_size: int | None = None, beam_size: int = 1,
@@ -213,7 +214,7 @@ class Translator:
             found = n_best_alignments(self, texts, n_best, batch_size, beam_size, length_penalty,
                                       sampling, seed, no_repeat_ngram, replace_unk=True)
             return [[(a.text, a.score) for a in hypotheses] for hypotheses in found]
-        generator = self.generator(beam_size, length_penalty, sampling, no_repeat_ngram)
+        generator = self.generator(beam_size, length_penalty, sampling, no_repeat_ngram, n_best=n_best)
         outputs: list[list[tuple[str, float]]] = [[] for _ in texts]
         for i, (ids, scores) in self.generate_rows(texts, generator, batch_size, seed):
             outputs[i] = [(self.decode_target(ids[n].tolist()), float(scores[n])) for n in range(n_best)]
@@ -325,6 +326,9 @@ class Translator:
         info = {k: v for k, v in config.items()
                 if k not in ("format", "format_version", "versions", "settings",
                              "source_vocab_size", "target_vocab_size")}
+        # Devices belong to a training run, not to the model (its record keeps the count): a
+        # loaded model fits on one device, wherever it was trained, unless told otherwise.
+        settings.train.devices = 1
         return cls(model, settings, source_vocab, target_vocab, info, source_tok, target_tok)
 
 

@@ -22,14 +22,24 @@ def _model(seed=0, **options):
     return model
 
 
-def _teacher_forced_score(model, source_row, hypothesis):
-    """Summed log-probability of `hypothesis` (up to and with its <eos>) given `source_row`."""
-    tokens = list(hypothesis[: list(hypothesis).index(EOS_ID) + 1]) if EOS_ID in hypothesis else [
-        t for t in hypothesis if t]
-    target_in = np.array([[BOS_ID] + tokens[:-1]], "int32")
-    logits = ops.convert_to_numpy(model((source_row[None], target_in)))[0]
-    log_probs = logits - np.log(np.exp(logits - logits.max(-1, keepdims=True)).sum(-1, keepdims=True)) - logits.max(-1, keepdims=True)
-    return float(sum(log_probs[i, t] for i, t in enumerate(tokens)))
+def _teacher_forced_scores(model, sources, hypotheses):
+    """Summed log-probability of each hypothesis (up to and with its <eos>) given its source row.
+
+    One model call for all of them (padded to one length: the decoder reads left to right, so
+    padding after a hypothesis cannot change its positions).
+    """
+    length = hypotheses.shape[-1]
+    target_in = np.zeros((len(hypotheses), length), "int32")
+    kept = []
+    for row, hypothesis in enumerate(hypotheses):
+        tokens = list(hypothesis[: list(hypothesis).index(EOS_ID) + 1]) if EOS_ID in hypothesis else [
+            t for t in hypothesis if t]
+        target_in[row, : len(tokens)] = [BOS_ID] + tokens[:-1]
+        kept.append(tokens)
+    logits = ops.convert_to_numpy(model((np.asarray(sources, "int32"), target_in))).astype("float64")
+    top = logits.max(-1, keepdims=True)
+    log_probs = logits - top - np.log(np.exp(logits - top).sum(-1, keepdims=True))
+    return [float(sum(log_probs[row, i, t] for i, t in enumerate(tokens))) for row, tokens in enumerate(kept)]
 
 
 @pytest.mark.parametrize("options", [{}, {"attention": "luong-general", "bidirectional": True}])
@@ -51,10 +61,9 @@ def test_n_best_sorted_and_scores_are_real_log_probabilities():
     ids, scores = Generator(model, MAX_LEN, beam_size=4).generate(SOURCES)
     assert ids.shape == (4, 4, MAX_LEN) and scores.shape == (4, 4)
     assert np.all(np.diff(scores, axis=1) <= 1e-6)
+    expected = _teacher_forced_scores(model, np.repeat(SOURCES, 4, axis=0), ids.reshape(16, MAX_LEN))
+    np.testing.assert_allclose(scores.reshape(16), expected, rtol=1e-4, atol=1e-4)
     for b in range(len(SOURCES)):
-        for n in range(4):
-            expected = _teacher_forced_score(model, SOURCES[b], ids[b, n])
-            assert scores[b, n] == pytest.approx(expected, rel=1e-4, abs=1e-4)
         # distinct hypotheses
         assert len({tuple(row) for row in ids[b]}) == 4
 
@@ -76,7 +85,7 @@ def test_batch_equals_single_and_length_penalty_reranks():
         np.testing.assert_allclose(one_scores[0], scores[i], rtol=1e-5)
     assert np.all(np.diff(scores, axis=1) <= 1e-6)
     # Normalised scores: raw log-probability divided by ((5 + length) / 6) ** 1.
-    raw = _teacher_forced_score(model, SOURCES[0], ids[0, 0])
+    [raw] = _teacher_forced_scores(model, SOURCES[:1], ids[:1, 0])
     length = int(np.count_nonzero(ids[0, 0]))
     assert scores[0, 0] == pytest.approx(raw / ((5 + length) / 6), rel=1e-4)
 
@@ -87,3 +96,34 @@ def test_all_padding_rows_produce_nothing():
     ids, _ = Generator(model, MAX_LEN, beam_size=3).generate(sources)
     assert np.all(ids[2] == 0)
     np.testing.assert_array_equal(ids[:2], Generator(model, MAX_LEN, beam_size=3).generate(SOURCES[:2])[0])
+
+
+@pytest.mark.parametrize("alpha, n_best", [(0.0, 1), (1.0, 2)])
+def test_stopping_at_n_best_gives_the_full_searchs_best(alpha, n_best):
+    # A longer limit than the others: sentences settle at different steps, long before it.
+    model = _model(seed=5, attention="luong-general")
+    full_ids, full_scores = Generator(model, 3 * MAX_LEN, beam_size=4, length_penalty=alpha).generate(SOURCES)
+    ids, scores = Generator(model, 3 * MAX_LEN, beam_size=4, length_penalty=alpha, n_best=n_best).generate(SOURCES)
+    assert ids.shape == (len(SOURCES), n_best, 3 * MAX_LEN)
+    np.testing.assert_array_equal(ids, full_ids[:, :n_best])
+    np.testing.assert_allclose(scores, full_scores[:, :n_best], rtol=1e-5)
+
+
+def test_settled_only_when_no_live_hypothesis_can_overtake():
+    from keras_seq2seq.search.beam import _settled
+
+    def settled(scores, finished, lengths, n_best, alpha=0.0, max_length=10):
+        divisor = ((5.0 + max_length) / 6.0) ** alpha
+        out = _settled(ops.convert_to_tensor(np.array([scores], "float32")),
+                       ops.convert_to_tensor(np.array([finished])),
+                       ops.convert_to_tensor(np.array([lengths], "int32")), n_best, alpha, divisor)
+        return bool(ops.convert_to_numpy(out)[0, 0])
+
+    assert settled([-1.0, -2.0, -3.0], [True, False, False], [2, 2, 2], 1)
+    assert not settled([-2.0, -1.0, -3.0], [True, False, False], [2, 2, 2], 1)  # a live one leads
+    assert not settled([-1.0, -2.0, -3.0], [True, False, True], [2, 2, 2], 2)  # 2nd best still live
+    assert settled([-1.0, -3.0, -2.0], [True, False, True], [2, 2, 2], 2)
+    # With a length penalty, a live hypothesis may still win by growing: -1.5 / ((5+10)/6) = -0.6
+    # beats -1.0 / ((5+1)/6) = -1.0, so the sentence is not settled; -3.0 / 2.5 = -1.2 could not.
+    assert not settled([-1.0, -1.5], [True, False], [1, 1], 1, alpha=1.0)
+    assert settled([-1.0, -3.0], [True, False], [1, 1], 1, alpha=1.0)

@@ -5,8 +5,13 @@ the decoder, so one step advances all hypotheses of all sentences at once. Each 
 hypothesis offers its `beam_size` best next tokens and the best `beam_size` of those continuations
 per sentence survive (the best ones overall are always among them; see `ranking.py`).
 A finished hypothesis (it produced `<eos>`) can only be extended by padding at no cost, so it
-keeps its score and competes with the live ones until the end. The search stops when every
-surviving hypothesis has finished, or at the length limit.
+keeps its score and competes with the live ones. A sentence is done once its `n_best` best
+hypotheses have finished and no live one can still overtake them: scores only fall as a
+hypothesis grows, so a live score below the `n_best`-th finished one (with the length penalty, below
+it even at the longest length allowed) can never climb back. Its live hypotheses are then dropped,
+so one long, unlikely hypothesis no longer keeps a whole batch decoding to the length limit; the
+`n_best` returned are exactly those of a search run to the end. The loop stops when every sentence
+is done, or at the length limit.
 
 Scores are summed log-probabilities. Finished hypotheses are ranked with the GNMT length
 penalty (Wu et al., 2016): `score / ((5 + length) / 6) ** alpha`; `alpha = 0` ranks by the raw sum.
@@ -30,16 +35,23 @@ def length_penalty(lengths, alpha: float):
 
 
 def beam_search(model, source_ids, max_length: int, beam_size: int, alpha: float = 0.0,
-                return_attention: bool = False, no_repeat_ngram: int = 0):
+                return_attention: bool = False, no_repeat_ngram: int = 0, n_best: int | None = None):
     """Decode a batch with beam search; with `no_repeat_ngram` n > 0, no hypothesis repeats an n-gram.
 
-    Returns `(ids, scores)`: `batch x beam x max_length` hypotheses (0 after `<eos>`) sorted
-    best first, and their `batch x beam` length-normalised scores. With `return_attention`, also
-    each hypothesis's attention weights, `batch x beam x max_length x src_len`: they travel with
-    their hypothesis when the beam is reordered, like its tokens (zero rows after its `<eos>`).
+    Returns `(ids, scores)`: `batch x n_best x max_length` hypotheses (0 after `<eos>`) sorted
+    best first, and their `batch x n_best` length-normalised scores; `n_best` defaults to
+    `beam_size`. With `return_attention`, also each hypothesis's attention weights,
+    `batch x n_best x max_length x src_len`: they travel with their hypothesis when the beam is
+    reordered, like its tokens (zero rows after its `<eos>`).
     """
     batch = ops.shape(source_ids)[0]
     k = beam_size
+    n_best = k if n_best is None else n_best
+    if not 1 <= n_best <= k:
+        raise ValueError(f"n_best must be between 1 and beam_size ({k}), got {n_best}")
+    # The best normalised score a live hypothesis could still reach: its score only falls, and
+    # the length penalty's divisor is largest at the length limit.
+    best_divisor = ((5.0 + max_length) / 6.0) ** alpha  # GNMT's penalty, in Python: a constant
     state, source = model.encode(source_ids)
     # Every row repeated k times: rows b*k .. b*k+k-1 hold sentence b's hypotheses.
     state, source = tree.map_structure(lambda x: ops.repeat(x, k, axis=0), (state, source))
@@ -75,6 +87,10 @@ def beam_search(model, source_ids, max_length: int, beam_size: int, alpha: float
         lengths = ops.take_along_axis(lengths, parent, axis=1) + ops.cast(ops.logical_not(was_finished), "int32")
         output = ops.where(positions == step, ops.expand_dims(chosen, -1), output)
         finished = ops.logical_or(was_finished, chosen == EOS_ID)
+        done = _settled(scores, finished, lengths, n_best, alpha, best_divisor)  # batch x 1
+        # A settled sentence's live hypotheses can never rank among its n best: drop them.
+        scores = ops.where(ops.logical_and(done, ops.logical_not(finished)), NEG_INF, scores)
+        finished = ops.logical_or(finished, done)
         if attention:
             attention = (_extend_attention(attention[0], weights, parent, was_finished, step),)
         return (step + 1, ops.reshape(chosen, (-1,)), state, scores, finished, output, lengths, *attention)
@@ -85,10 +101,27 @@ def beam_search(model, source_ids, max_length: int, beam_size: int, alpha: float
     _, _, _, scores, _, output, lengths, *attention = ops.while_loop(not_done, advance, loop_vars)
     if alpha:
         scores = scores / length_penalty(lengths, alpha)
+    if alpha or n_best < k:  # rank by the final scores (dropped hypotheses last)
         scores, order = ops.top_k(scores, k)
         output = ops.take_along_axis(output, ops.expand_dims(order, -1), axis=1)
         attention = [ops.take_along_axis(a, ops.reshape(order, (batch, k, 1, 1)), axis=1) for a in attention]
-    return (output, scores, *attention)
+    return tuple(x[:, :n_best] for x in (output, scores, *attention))
+
+
+def _settled(scores, finished, lengths, n_best: int, alpha: float, best_divisor: float):
+    """`batch x 1` booleans: the sentence's `n_best` best hypotheses are final.
+
+    True when at least `n_best` hypotheses have finished and the best live one, even scored at
+    the length limit, ranks no higher than the `n_best`-th finished one.
+    """
+    ranked = scores / length_penalty(lengths, alpha) if alpha else scores
+    finished_ranked = ops.where(finished, ranked, 2 * NEG_INF)
+    if n_best == 1:
+        nth_finished = ops.max(finished_ranked, axis=1, keepdims=True)
+    else:
+        nth_finished = ops.top_k(finished_ranked, n_best)[0][:, n_best - 1 :]
+    live_bound = ops.max(ops.where(finished, 2 * NEG_INF, scores / best_divisor), axis=1, keepdims=True)
+    return ops.logical_and(nth_finished > NEG_INF, live_bound <= nth_finished)
 
 
 def _extend_attention(attention, weights, parent, was_finished, step):

@@ -25,7 +25,9 @@ class Generator(TracedShapes, keras.Model):
 
     `generate` returns `(ids, scores)`: `batch x hypotheses x max_length` token ids, best first,
     and their `batch x hypotheses` scores (summed log-probabilities, length-normalised with
-    `length_penalty` alpha under beam search). Greedy search gives one hypothesis per sentence.
+    `length_penalty` alpha under beam search). Greedy search gives one hypothesis per sentence;
+    beam search gives `n_best` (default `beam_size`), and asking for fewer lets each sentence stop
+    as soon as those are final (see `beam.py`).
     With `sampling` (a dict of `temperature`, `top_k`, `top_p`), tokens are drawn instead, from
     uniforms made on the host by `numpy.random.default_rng(seed)`.
 
@@ -39,7 +41,7 @@ class Generator(TracedShapes, keras.Model):
 
     def __init__(self, model, max_length: int, beam_size: int = 1, length_penalty: float = 0.0,
                  sampling: dict | None = None, return_attention: bool = False,
-                 no_repeat_ngram: int = 0, **kwargs):
+                 no_repeat_ngram: int = 0, n_best: int | None = None, **kwargs):
         super().__init__(**kwargs)
         # Nothing to build: the weights are the trained model's. Unbuilt, the first
         # `predict_on_batch` would run the whole search eagerly once to build it (16 s of a 21 s
@@ -63,6 +65,9 @@ class Generator(TracedShapes, keras.Model):
         if no_repeat_ngram < 0:
             raise ValueError(f"no_repeat_ngram must be 0 (off) or an n-gram size, got {no_repeat_ngram}")
         self.no_repeat_ngram = no_repeat_ngram
+        self.n_best = beam_size if n_best is None else n_best
+        if not 1 <= self.n_best <= beam_size:
+            raise ValueError(f"n_best must be between 1 and beam_size ({beam_size}), got {n_best}")
 
     def call(self, inputs):
         attention = self.return_attention
@@ -77,7 +82,7 @@ class Generator(TracedShapes, keras.Model):
         else:
             return beam_search(self.model, inputs, self.max_length, self.beam_size,
                                self.length_penalty, return_attention=attention,
-                               no_repeat_ngram=self.no_repeat_ngram)
+                               no_repeat_ngram=self.no_repeat_ngram, n_best=self.n_best)
         # One hypothesis per sentence: add the hypotheses axis.
         return tuple(ops.expand_dims(x, 1) for x in found)
 

@@ -43,8 +43,7 @@ def make_decoder(models: dict[str, ServedModel], max_batch: int):
             return translator.align(texts, beam_size=options.beam_size, batch_size=rows,
                                     length_penalty=options.length_penalty,
                                     sampling=options.sampling_dict(), seed=options.seed)
-        # Every hypothesis the beam kept; each request takes the n_best it asked for.
-        return translator.translate_n_best(texts, n_best=options.beam_size, batch_size=rows,
+        return translator.translate_n_best(texts, n_best=options.n_best, batch_size=rows,
                                            beam_size=options.beam_size,
                                            length_penalty=options.length_penalty,
                                            sampling=options.sampling_dict(), seed=options.seed)

@@ -73,6 +73,7 @@ class SearchOptions:
     sampling: tuple | None = None   # sorted (name, value) pairs, hashable
     seed: int = 0
     attention: bool = False
+    n_best: int = 1                 # a search for fewer outputs can stop sooner (see search/beam.py)
 
     def sampling_dict(self) -> dict | None:
         return None if self.sampling is None else dict(self.sampling)
@@ -118,4 +119,4 @@ def check_translate(request: TranslateRequest, limits: Limits) -> SearchOptions:
     if request.attention and request.n_best != 1:
         raise RequestError(422, "attention: maps come with the best output only; leave n_best at 1")
     return SearchOptions(request.beam_size, float(request.length_penalty), sampling,
-                         request.seed if request.sample else 0, request.attention)
+                         request.seed if request.sample else 0, request.attention, request.n_best)
