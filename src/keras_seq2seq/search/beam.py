@@ -46,9 +46,7 @@ def beam_search(model, source_ids, max_length: int, beam_size: int, alpha: float
     """
     batch = ops.shape(source_ids)[0]
     k = beam_size
-    n_best = k if n_best is None else n_best
-    if not 1 <= n_best <= k:
-        raise ValueError(f"n_best must be between 1 and beam_size ({k}), got {n_best}")
+    n_best = k if n_best is None else n_best  # 1 <= n_best <= k (checked by `Generator`)
     # The best normalised score a live hypothesis could still reach: its score only falls, and
     # the length penalty's divisor is largest at the length limit.
     best_divisor = ((5.0 + max_length) / 6.0) ** alpha  # GNMT's penalty, in Python: a constant
@@ -87,10 +85,11 @@ def beam_search(model, source_ids, max_length: int, beam_size: int, alpha: float
         lengths = ops.take_along_axis(lengths, parent, axis=1) + ops.cast(ops.logical_not(was_finished), "int32")
         output = ops.where(positions == step, ops.expand_dims(chosen, -1), output)
         finished = ops.logical_or(was_finished, chosen == EOS_ID)
-        done = _settled(scores, finished, lengths, n_best, alpha, best_divisor)  # batch x 1
-        # A settled sentence's live hypotheses can never rank among its n best: drop them.
-        scores = ops.where(ops.logical_and(done, ops.logical_not(finished)), NEG_INF, scores)
-        finished = ops.logical_or(finished, done)
+        if n_best < k:  # (for all k, a sentence is settled only when every hypothesis has ended)
+            done = _settled(scores, finished, lengths, n_best, alpha, best_divisor)  # batch x 1
+            # A settled sentence's live hypotheses can never rank among its n best: drop them.
+            scores = ops.where(ops.logical_and(done, ops.logical_not(finished)), NEG_INF, scores)
+            finished = ops.logical_or(finished, done)
         if attention:
             attention = (_extend_attention(attention[0], weights, parent, was_finished, step),)
         return (step + 1, ops.reshape(chosen, (-1,)), state, scores, finished, output, lengths, *attention)
