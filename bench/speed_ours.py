@@ -36,7 +36,7 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("KERAS_BACKEND", "jax")
+import keras_seq2seq  # noqa: E402,F401  first: JAX by default, and the allocator settings (allocator.py)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -7,6 +7,11 @@ tasks (`task_splits`), the corpus readers (`read_corpus`), and the Keras layers 
 
 import os
 
+from keras_seq2seq.allocator import keep_freed_memory
+
+# Before anything imports Keras: XLA's threads must find these malloc settings (see allocator.py).
+keep_freed_memory()
+
 # JAX is the default backend (whole loops compile with XLA); KERAS_BACKEND still wins when set.
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
