@@ -43,6 +43,8 @@ def main() -> int:
     parser.add_argument("--source-lang", help="with --model --data: source language of the TSV (default from --pair)")
     parser.add_argument("--beam-size", type=int, default=5, help="beam for the headline scores (greedy is reported too)")
     parser.add_argument("--length-penalty", type=float, default=0.0, help="GNMT length penalty alpha")
+    parser.add_argument("--shortlist", type=int, default=0, metavar="SIZE",
+                        help="also score with the model's vocabulary shortlist of SIZE words per batch")
     parser.add_argument("--peer", action=argparse.BooleanOptionalAction, default=False,
                         help="also train and score OpenNMT-py 3.5.1 for the same minutes (bench/opennmt_peer.py)")
     args = parser.parse_args()
@@ -87,6 +89,12 @@ def main() -> int:
             f"greedy_bleu={ours['greedy_bleu']:.1f}")
     if peer:
         line += f" peer_bleu={peer['bleu']:.1f} peer_chrf={peer['chrf']:.1f}"
+    if args.shortlist:
+        translator.use_shortlist(args.shortlist)  # a clear error if the model has none
+        listed = score(translator, test, args.beam_size, args.length_penalty)
+        print_shortlist_table(ours, listed, args.shortlist)
+        line += f" shortlist={args.shortlist} shortlist_bleu={listed['bleu']:.2f} " \
+                f"shortlist_greedy_bleu={listed['greedy_bleu']:.2f}"
     print(f"{line} minutes={minutes:.0f}")
     return 0
 
@@ -109,6 +117,18 @@ def score(translator, test, beam_size: int, length_penalty: float) -> dict:
         "sentences": beam["sentences"], "hypotheses": beam["hypotheses"],
         "epochs": translator.info.get("training", {}).get("epochs", "?"),
     }
+
+
+def print_shortlist_table(whole: dict, listed: dict, size: int) -> None:
+    """The same model decoding with its whole vocabulary and with a shortlist of `size` words."""
+    print(f"\n| | whole vocabulary | shortlist of {size:,} | change |\n|---|---|---|---|")
+    for name, key, fmt in (("BLEU, beam", "bleu", "{:.2f}"), ("chrF, beam", "chrf", "{:.2f}"),
+                           ("BLEU, greedy", "greedy_bleu", "{:.2f}"),
+                           ("greedy decode sentences/s", "greedy_sentences_per_second", "{:,.0f}"),
+                           ("beam decode sentences/s", "beam_sentences_per_second", "{:,.0f}")):
+        change = (f"{listed[key] - whole[key]:+.2f}" if "BLEU" in name or "chrF" in name
+                  else f"{listed[key] / whole[key]:.2f}x")
+        print(f"| {name} | {fmt.format(whole[key])} | {fmt.format(listed[key])} | {change} |")
 
 
 def run_peer(args) -> dict | None:

@@ -26,10 +26,13 @@ what they time). Figures are medians over the repeats:
   token, model load and compilation excluded; the mean output length (tokens, end token
   excluded) is shown too, since a model that never stops decodes slower.
 - peak RSS: the high-water mark of each toolkit's process(es).
+- shortlist rows: keras-seq2seq decoding again with the vocabulary shortlist its training built
+  (`--shortlist 2048` words per batch; `search/shortlist.py`), against OpenNMT-py's only decoding;
+  BLEU of each of our decodings against the 1,000 references (sacrebleu) shows what it costs.
 The last line is machine-readable, the worst ratio keras-seq2seq / OpenNMT-py over the
-configurations and keras-seq2seq's lowest share of the matmul peak:
+configurations and keras-seq2seq's lowest share of the matmul peak, then the shortlist's ratios:
 
-    speed: train=1.62x greedy=3.40x beam5=2.20x peak_share=0.63
+    speed: train=1.62x greedy=3.40x beam5=2.20x peak_share=0.63 greedy_shortlist=3.9x beam5_shortlist=2.6x
 """
 
 from __future__ import annotations
@@ -62,6 +65,12 @@ ROWS = [
     ("share of matmul peak", "peak_share", "{:.2f}"),
     ("greedy sent/s", "greedy_sentences_per_second", "{:,.0f}"),
     ("beam5 sent/s", "beam5_sentences_per_second", "{:,.0f}"),
+    ("greedy sent/s, shortlist", "greedy_shortlist_sentences_per_second", "{:,.0f}"),
+    ("beam5 sent/s, shortlist", "beam5_shortlist_sentences_per_second", "{:,.0f}"),
+    ("greedy BLEU", "greedy_bleu", "{:.2f}"),
+    ("greedy BLEU, shortlist", "greedy_shortlist_bleu", "{:.2f}"),
+    ("beam5 BLEU", "beam5_bleu", "{:.2f}"),
+    ("beam5 BLEU, shortlist", "beam5_shortlist_bleu", "{:.2f}"),
     ("greedy mean output tokens", "greedy_mean_length", "{:.1f}"),
     ("beam5 mean output tokens", "beam5_mean_length", "{:.1f}"),
     ("peak RSS MB", "peak_rss_mb", "{:,.0f}"),
@@ -83,6 +92,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--embedding", type=int, default=256)
     parser.add_argument("--units", type=int, default=512)
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--shortlist", type=int, default=2048,
+                        help="keras-seq2seq also decodes with a vocabulary shortlist of this size (0: not)")
     parser.add_argument("--work", type=Path, default=HERE / "results" / "speed", help="data and runs go here")
     parser.add_argument("--json", type=Path, help="write every figure (each repeat, medians, ratios) here")
     args = parser.parse_args(argv)
@@ -142,7 +153,7 @@ def worker_command(args, toolkit: str, config: str, dataset: str, peer_python: P
     if CONFIGS[config]:
         common.append("--attention")
     if toolkit == "ours":
-        return [sys.executable, str(HERE / "speed_ours.py"), *common]
+        return [sys.executable, str(HERE / "speed_ours.py"), *common, "--shortlist", str(args.shortlist)]
     return [str(peer_python), str(HERE / "speed_peer.py"), *common,
             "--run", str(args.work / "runs" / f"{config}-{dataset}-opennmt")]
 
@@ -179,8 +190,14 @@ def summarise(runs: dict, stats: dict, args, peak: float) -> dict:
     return summary
 
 
+# Our shortlist figures are compared with the peer's only decoding (it has no shortlist).
+PEER_KEY = {"greedy_shortlist_sentences_per_second": "greedy_sentences_per_second",
+            "beam5_shortlist_sentences_per_second": "beam5_sentences_per_second",
+            "greedy_shortlist_bleu": "greedy_bleu", "beam5_shortlist_bleu": "beam5_bleu"}
+
+
 def ratio(summary: dict, combo: str, key: str) -> float | None:
-    ours, theirs = summary[combo]["ours"].get(key), summary[combo]["peer"].get(key)
+    ours, theirs = summary[combo]["ours"].get(key), summary[combo]["peer"].get(PEER_KEY.get(key, key))
     return ours / theirs if ours is not None and theirs else None
 
 
@@ -210,6 +227,10 @@ def headline(summary: dict) -> str:
         parts.append(f"{name}={found:.2f}x" if found is not None else f"{name}=n/a")
     share = worst(figures["ours"].get("peak_share") for figures in summary.values())
     parts.append(f"peak_share={share:.2f}" if share is not None else "peak_share=n/a")
+    for name in ("greedy", "beam5"):  # absent when run with --shortlist 0
+        found = worst(ratio(summary, combo, f"{name}_shortlist_sentences_per_second") for combo in summary)
+        if found is not None:
+            parts.append(f"{name}_shortlist={found:.2f}x")
     return "speed: " + " ".join(parts)
 
 

@@ -52,6 +52,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-length", type=int, default=50, help="generation limit in tokens")
     parser.add_argument("--sentences", type=int, default=1000, help="test sentences to decode")
     parser.add_argument("--beam-size", type=int, default=5)
+    parser.add_argument("--shortlist", type=int, default=2048,
+                        help="also decode with a vocabulary shortlist of this size (0: not)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--matmul", action="store_true", help="only measure the float32 matmul peak")
     return parser.parse_args(argv)
@@ -152,31 +154,45 @@ def train(args, pairs: list[tuple[str, str]]) -> tuple[object, dict]:
     }
 
 
-def decode_pass(translator, sources: list[str], beam_size: int, batch_size: int) -> tuple[float, list[int]]:
-    """Seconds to turn `sources` into output strings, and each output's length in tokens (no <eos>)."""
+def decode_pass(translator, sources: list[str], beam_size: int,
+                batch_size: int) -> tuple[float, list[int], list[str]]:
+    """Seconds to turn `sources` into output strings, each output's length in tokens (no <eos>),
+    and the outputs."""
     from keras_seq2seq.text.vocabulary import EOS_ID, PAD_ID
 
     generator = translator.generator(beam_size)
-    lengths = [0] * len(sources)
+    lengths, outputs = [0] * len(sources), [""] * len(sources)
     started = time.perf_counter()
     for i, (ids, _scores) in translator.generate_rows(sources, generator, batch_size):
         best = ids[0].tolist()
-        translator.decode_target(best)
+        outputs[i] = translator.decode_target(best)
         ended = best.index(EOS_ID) if EOS_ID in best else len(best)
         lengths[i] = sum(1 for token in best[:ended] if token != PAD_ID)
-    return time.perf_counter() - started, lengths
+    return time.perf_counter() - started, lengths, outputs
 
 
 def decode(args, translator, test: list[tuple[str, str]]) -> dict:
+    """Greedy and beam decoding with the whole vocabulary, then (with `--shortlist`) with the
+    shortlist that training built: its speed, and its BLEU against the references next to the
+    whole vocabulary's (sacrebleu, as `bench/quality.py` scores)."""
+    import sacrebleu
+
     sources = [source for source, _ in test[: args.sentences]]
+    references = [target for _, target in test[: args.sentences]]
     figures = {"decode_sentences": len(sources)}
-    for label, beam in (("greedy", 1), (f"beam{args.beam_size}", args.beam_size)):
-        first, _ = decode_pass(translator, sources, beam, args.batch_size)  # compiles each shape
-        seconds, lengths = decode_pass(translator, sources, beam, args.batch_size)
-        figures[f"{label}_sentences_per_second"] = round(len(sources) / seconds, 1)
-        figures[f"{label}_compile_seconds"] = round(max(0.0, first - seconds), 1)
-        figures[f"{label}_mean_length"] = round(statistics.mean(lengths), 2)
-        figures[f"{label}_at_max_length"] = sum(1 for n in lengths if n >= args.max_length)
+    for size in (0, args.shortlist) if args.shortlist else (0,):
+        translator.use_shortlist(size)
+        suffix = "_shortlist" if size else ""
+        for label, beam in (("greedy", 1), (f"beam{args.beam_size}", args.beam_size)):
+            first, _, _ = decode_pass(translator, sources, beam, args.batch_size)  # compiles each shape
+            seconds, lengths, outputs = decode_pass(translator, sources, beam, args.batch_size)
+            name = label + suffix
+            figures[f"{name}_sentences_per_second"] = round(len(sources) / seconds, 1)
+            figures[f"{name}_compile_seconds"] = round(max(0.0, first - seconds), 1)
+            figures[f"{name}_mean_length"] = round(statistics.mean(lengths), 2)
+            figures[f"{name}_at_max_length"] = sum(1 for n in lengths if n >= args.max_length)
+            figures[f"{name}_bleu"] = round(sacrebleu.corpus_bleu(outputs, [references]).score, 2)
+    translator.use_shortlist(0)
     return figures
 
 

@@ -80,9 +80,10 @@ class Seq2Seq(TracedShapes, keras.Model):
         memory, states, mask = self.encoder(source_ids, training=training)
         return self.decoder.initial_state(states), self.decoder.prepare_source(memory, mask)
 
-    def decode_step(self, token_ids, state, source):
-        """One-step decoder: `(logits batch x vocab, new state, attention weights or None)`."""
-        return self.decoder.step(token_ids, state, source)
+    def decode_step(self, token_ids, state, source, output=None):
+        """One-step decoder: `(logits batch x vocab, new state, attention weights or None)`;
+        with `output` from `decoder.shortlist_output`, the logits cover the shortlist only."""
+        return self.decoder.step(token_ids, state, source, output)
 
     def get_config(self):
         return {

@@ -28,6 +28,7 @@ from keras_seq2seq.data.corpus import Pair
 from keras_seq2seq.data.streaming import StreamedCorpus
 from keras_seq2seq.errors import ConfigError
 from keras_seq2seq.models import MaskedAccuracy, MaskedCrossEntropy
+from keras_seq2seq.search.shortlist import Shortlist
 
 
 def fit(translator, train: list[Pair] | StreamedCorpus, dev: list[Pair] | None, out_dir: Path | None,
@@ -45,6 +46,9 @@ def fit(translator, train: list[Pair] | StreamedCorpus, dev: list[Pair] | None, 
         check_writable(out_dir, checkpoint.space_needed(translator.model))
     keras.utils.set_random_seed(t.seed)
     batches, kept, dropped, longest_target = training_batches(translator, train)
+    if not isinstance(train, StreamedCorpus):  # the generation shortlist, from the pairs kept
+        translator.shortlist = Shortlist.build(batches.sources, batches.targets, len(translator.source_vocab),
+                                               len(translator.target_vocab))
     if settings.max_output_len is None:
         # Room for somewhat longer outputs than seen in training, without unbounded loops.
         settings.max_output_len = int(math.ceil(longest_target * 1.5)) + 2

@@ -29,6 +29,7 @@ from keras_seq2seq.data.streaming import StreamedCorpus
 from keras_seq2seq.errors import ConfigError, ModelFileError, Seq2SeqError, VocabularyError
 from keras_seq2seq.models import Seq2Seq
 from keras_seq2seq.search.generator import Generator
+from keras_seq2seq.search.shortlist import Shortlist
 from keras_seq2seq.text.subwords import SentencePieceTokenizer, train_subword_tokenizers
 from keras_seq2seq.text.tokenizers import Tokenizer, tokenizer_from_config
 from keras_seq2seq.text.vocabulary import Vocabulary
@@ -54,6 +55,24 @@ class Translator:
         self.target_tokenizer: Tokenizer = target_tokenizer or tokenizer_from_config(settings.text.target_tokenizer)
         self.info = info or {}  # data description and training record, saved in config.json
         self._generators: dict[tuple[int, float], Generator] = {}
+        # Candidate target words per batch (search/shortlist.py): built by training, used by
+        # greedy and beam search once `use_shortlist(size)` is called.
+        self.shortlist: Shortlist | None = None
+        self.shortlist_size = 0
+
+    def use_shortlist(self, size: int) -> None:
+        """Score only `size` candidate target words per batch in greedy and beam search (0: all).
+
+        An approximation for speed (see `search/shortlist.py`); a `size` at or above the target
+        vocabulary means the whole vocabulary, as without a shortlist. Sampling, and searches
+        with `no_repeat_ngram`, keep scoring every word.
+        """
+        if size < 0:
+            raise ValueError(f"the shortlist size must be 0 (off) or a number of words, got {size}")
+        if size and self.shortlist is None:
+            raise Seq2SeqError("this model has no vocabulary shortlist (shortlist.json); build one with "
+                               "`seq2seq shortlist --model DIR --data TRAIN`")
+        self.shortlist_size = 0 if size >= len(self.target_vocab) else size
 
     # ----------------------------------------------------------------- building and training
     @classmethod
@@ -173,12 +192,15 @@ class Translator:
                   return_attention: bool = False, n_best: int = 1) -> Generator:
         """The compiled generator for these search options (kept, so it compiles once); it
         returns `n_best` hypotheses per sentence, and stops searching once they are final."""
+        # The shortlist serves greedy and beam search; sampling and n-gram blocking see every word.
+        shortlist_size = self.shortlist_size if sampling is None and not no_repeat_ngram else 0
         key = (beam_size, float(length_penalty), tuple(sorted((sampling or {}).items())), no_repeat_ngram,
-               return_attention, n_best)
+               return_attention, n_best, shortlist_size)
         if key not in self._generators:
             self._generators[key] = Generator(self.model, self.max_output_len, beam_size,
                                               length_penalty, sampling, no_repeat_ngram=no_repeat_ngram,
-                                              return_attention=return_attention, n_best=n_best)
+                                              return_attention=return_attention, n_best=n_best,
+                                              shortlist=self.shortlist, shortlist_size=shortlist_size)
         return self._generators[key]
 
     def translate(self, texts: Sequence[str], batch_size: int | None = None, beam_size: int = 1,
@@ -283,6 +305,8 @@ class Translator:
             tokenizer.save(directory)
         self.source_vocab.save(directory / artifacts.SOURCE_VOCAB_FILE)
         self.target_vocab.save(directory / artifacts.TARGET_VOCAB_FILE)
+        if self.shortlist is not None:
+            self.shortlist.save(directory)
         artifacts.save_keras_model(self.model, directory)
         artifacts.write_config(directory, self._config())
 
@@ -329,7 +353,12 @@ class Translator:
         # Devices belong to a training run, not to the model (its record keeps the count): a
         # loaded model fits on one device, wherever it was trained, unless told otherwise.
         settings.train.devices = 1
-        return cls(model, settings, source_vocab, target_vocab, info, source_tok, target_tok)
+        translator = cls(model, settings, source_vocab, target_vocab, info, source_tok, target_tok)
+        try:
+            translator.shortlist = Shortlist.load(directory, len(source_vocab), len(target_vocab))
+        except Seq2SeqError as error:
+            raise ModelFileError(str(error)) from None
+        return translator
 
 
 def _build_vocabulary(tokenizer: Tokenizer, texts: Iterable[str], text) -> Vocabulary:

@@ -16,7 +16,7 @@ import sys
 
 
 def register(commands, command) -> None:
-    from keras_seq2seq.cli import _positive_int  # cli is loaded: it is the one calling us
+    from keras_seq2seq.cli import _positive_int, whole_number  # cli is loaded: it is the one calling us
 
     serve = command(commands, "serve", run_serve, "serve models over HTTP: a JSON API and a page")
     serve.add_argument("--model", action="append", required=True, metavar="[NAME=]DIR",
@@ -32,6 +32,9 @@ def register(commands, command) -> None:
                             "is whatever queued up while the previous one decoded")
     group.add_argument("--no-batching", action="store_true",
                        help="decode every request on its own, one after another (for comparison)")
+    serve.add_argument("--shortlist", type=whole_number(0), default=0, metavar="SIZE",
+                       help="greedy and beam requests score only SIZE likely target words per batch "
+                            "(every model needs its shortlist.json; see `seq2seq shortlist`)")
     group = serve.add_argument_group("limits per request (larger requests get a 4xx JSON error)")
     group.add_argument("--max-sentences", type=_positive_int, default=64, help="sentences per request")
     group.add_argument("--max-chars", type=_positive_int, default=1000, help="characters per sentence")
@@ -53,7 +56,7 @@ def run_serve(args) -> int:
     limits = Limits(max_body_bytes=args.max_body_bytes, max_sentences=args.max_sentences,
                     max_chars=args.max_chars, max_beam_size=args.max_beam_size,
                     request_timeout=args.request_timeout)
-    models = load_models(args.model)
+    models = load_models(args.model, shortlist=args.shortlist)
     app = create_app(models, limits, max_batch=args.max_batch, max_delay=args.max_batch_delay_ms / 1000,
                      batching=not args.no_batching)
     for model in models.values():

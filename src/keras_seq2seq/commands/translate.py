@@ -71,6 +71,10 @@ def run(args) -> int:
     if args.n_best > args.beam_size:
         raise Seq2SeqError(f"--n-best {args.n_best} needs --beam-size of at least {args.n_best}")
     sampling = sampling_from_args(args, "output per input")
+    if args.shortlist and (sampling or args.no_repeat_ngram):
+        raise Seq2SeqError("--shortlist is for greedy and beam search; it cannot be combined with "
+                           "--sample or --no-repeat-ngram")
+    translator.use_shortlist(args.shortlist)
     if args.no_repeat_ngram < 0:
         raise Seq2SeqError(f"--no-repeat-ngram must be 0 (off) or more, got {args.no_repeat_ngram}")
     if args.plot_attention:

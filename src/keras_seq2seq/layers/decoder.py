@@ -148,11 +148,12 @@ class Decoder(keras.layers.Layer):
         return ops.transpose(outputs, (1, 0, 2))  # batch x tgt_len x units
 
     # ------------------------------------------------------------------ generation step
-    def step(self, token_ids, state, source):
+    def step(self, token_ids, state, source, output=None):
         """Advance one token: `token_ids` is `batch`.
 
         Returns `(logits batch x vocab, new_state, weights)`; `weights` is the attention over the
-        source (`batch x src_len`), or None without attention.
+        source (`batch x src_len`), or None without attention. With `output` (from
+        `shortlist_output`), the logits are over the shortlist's words only, `batch x size`.
         """
         x = self.embedding(token_ids)  # batch x emb
         if not self.has_attention:
@@ -160,20 +161,37 @@ class Decoder(keras.layers.Layer):
             for rnn, layer_state in zip(self.rnns, state["layers"]):
                 x, layer_state = rnn.step(rnn.project(x), layer_state)  # batch x units
                 new_layers.append(layer_state)
-            return self.logits(x), {"layers": new_layers}, None
+            return self.logits(x, output), {"layers": new_layers}, None
         projected = self.rnns[0].project(x, rows=slice(0, self.embedding_dim))
         weights, new_state = self._step_from_projection(projected, state, source, masks=())
-        return self.logits(new_state["feed"]), new_state, weights
+        return self.logits(new_state["feed"], output), new_state, weights
 
-    def logits(self, x):
-        """The output layer on `rows x units` (always a 2-D product): `rows x vocab`, float32."""
-        if not self.tie_embeddings:
+    def logits(self, x, output=None):
+        """The output layer on `rows x units` (always a 2-D product): `rows x vocab`, float32.
+
+        With `output = (kernel, bias)` from `shortlist_output`, `rows x size` instead.
+        """
+        if output is None and not self.tie_embeddings:
             return self.output_layer(x)
-        if self.embedding_dim != self.units:
+        if self.tie_embeddings and self.embedding_dim != self.units:
             x = self.output_projection(x)  # rows x emb
-        # rows x emb · (vocab x emb)ᵀ: the product contracts the shared axis, no copy is made.
-        table = ops.cast(self.embedding.embeddings, "float32")
-        return ops.matmul(ops.cast(x, "float32"), ops.transpose(table)) + self.output_bias
+        kernel, bias = output if output is not None else self._output_weights()
+        # rows x in · (vocab x in)ᵀ: the product contracts the shared axis, no copy is made.
+        return ops.matmul(ops.cast(x, "float32"), ops.transpose(kernel)) + bias
+
+    def _output_weights(self):
+        """`(vocab x in, vocab)`: the output layer's weights, one row per target word."""
+        if not self.tie_embeddings:
+            return ops.transpose(self.output_layer.kernel), self.output_layer.bias
+        return ops.cast(self.embedding.embeddings, "float32"), self.output_bias
+
+    def shortlist_output(self, shortlist):
+        """The output weights of the shortlist's words (`size` ids, -1 for unused slots), gathered
+        once per batch: `(size x in, size)`, unused slots with a bias no word ever loses to."""
+        kernel, bias = self._output_weights()
+        rows = ops.maximum(shortlist, 0)
+        bias = ops.where(shortlist >= 0, ops.take(bias, rows), -1e9)
+        return ops.take(kernel, rows, axis=0), bias
 
     def _step_from_projection(self, projected, state, source, masks):
         """One attention step; `projected` is the embedding part of layer 0's input projection.

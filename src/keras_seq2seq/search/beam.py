@@ -35,8 +35,10 @@ def length_penalty(lengths, alpha: float):
 
 
 def beam_search(model, source_ids, max_length: int, beam_size: int, alpha: float = 0.0,
-                return_attention: bool = False, no_repeat_ngram: int = 0, n_best: int | None = None):
+                return_attention: bool = False, no_repeat_ngram: int = 0, n_best: int | None = None,
+                shortlist=None):
     """Decode a batch with beam search; with `no_repeat_ngram` n > 0, no hypothesis repeats an n-gram.
+    With a `shortlist` of target ids (see `shortlist.py`), only those are scored.
 
     Returns `(ids, scores)`: `batch x n_best x max_length` hypotheses (0 after `<eos>`) sorted
     best first, and their `batch x n_best` length-normalised scores; `n_best` defaults to
@@ -51,6 +53,8 @@ def beam_search(model, source_ids, max_length: int, beam_size: int, alpha: float
     # the length penalty's divisor is largest at the length limit.
     best_divisor = ((5.0 + max_length) / 6.0) ** alpha  # GNMT's penalty, in Python: a constant
     state, source = model.encode(source_ids)
+    # The shortlist's output weights, gathered once (an extra argument only when there is one).
+    words = () if shortlist is None else (model.decoder.shortlist_output(shortlist),)
     # Every row repeated k times: rows b*k .. b*k+k-1 hold sentence b's hypotheses.
     state, source = tree.map_structure(lambda x: ops.repeat(x, k, axis=0), (state, source))
 
@@ -69,12 +73,14 @@ def beam_search(model, source_ids, max_length: int, beam_size: int, alpha: float
         return ops.logical_and(step < max_length, ops.logical_not(ops.all(finished)))
 
     def advance(step, tokens, state, scores, finished, output, lengths, *attention):
-        logits, state, weights = model.decode_step(tokens, state, source)
+        logits, state, weights = model.decode_step(tokens, state, source, *words)
         blocked = None
         if no_repeat_ngram:
             blocked = repeated_ngram_mask(ops.reshape(output, (-1, max_length)), step, no_repeat_ngram,
                                           ops.shape(logits)[-1])
         scores, parent, chosen = best_extensions(logits, scores, finished, k, blocked)
+        if shortlist is not None:
+            chosen = ops.take(shortlist, chosen)  # positions in the shortlist -> target ids
         rows = ops.reshape(offsets + parent, (-1,))  # batch*k, into the flattened hypotheses
         state = tree.map_structure(lambda x: ops.take(x, rows, axis=0), state)
         output = ops.take_along_axis(output, ops.expand_dims(parent, -1), axis=1)

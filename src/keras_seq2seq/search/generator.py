@@ -37,11 +37,15 @@ class Generator(TracedShapes, keras.Model):
 
     With `no_repeat_ngram` n > 0, every search skips tokens that would repeat an n-gram of the
     output so far (`repeats.py`).
+
+    With a `shortlist` table and `shortlist_size` > 0, greedy and beam search score only the
+    `shortlist_size` target words that table offers for each batch (`shortlist.py`).
     """
 
     def __init__(self, model, max_length: int, beam_size: int = 1, length_penalty: float = 0.0,
                  sampling: dict | None = None, return_attention: bool = False,
-                 no_repeat_ngram: int = 0, n_best: int | None = None, **kwargs):
+                 no_repeat_ngram: int = 0, n_best: int | None = None, shortlist=None,
+                 shortlist_size: int = 0, **kwargs):
         super().__init__(**kwargs)
         # Nothing to build: the weights are the trained model's. Unbuilt, the first
         # `predict_on_batch` would run the whole search eagerly once to build it (16 s of a 21 s
@@ -68,9 +72,19 @@ class Generator(TracedShapes, keras.Model):
         self.n_best = beam_size if n_best is None else n_best
         if not 1 <= self.n_best <= beam_size:
             raise ValueError(f"n_best must be between 1 and beam_size ({beam_size}), got {n_best}")
+        self.shortlist = shortlist if shortlist_size else None
+        self.shortlist_size = shortlist_size if shortlist is not None else 0
+        if shortlist_size < 0:
+            raise ValueError(f"shortlist_size must be 0 (off) or a number of words, got {shortlist_size}")
+        if self.shortlist_size and (self.sampling is not None or no_repeat_ngram):
+            raise Seq2SeqError("a vocabulary shortlist is for greedy and beam search; it cannot be "
+                               "combined with sampling or no_repeat_ngram")
 
     def call(self, inputs):
         attention = self.return_attention
+        shortlist = None
+        if self.shortlist_size:
+            inputs, shortlist = inputs
         if self.sampling is not None:
             source_ids, uniforms = inputs
             found = sample_search(self.model, source_ids, uniforms, self.max_length,
@@ -78,11 +92,12 @@ class Generator(TracedShapes, keras.Model):
                                   **self.sampling)
         elif self.beam_size == 1:
             found = greedy_search(self.model, inputs, self.max_length, return_attention=attention,
-                                  no_repeat_ngram=self.no_repeat_ngram)
+                                  no_repeat_ngram=self.no_repeat_ngram, shortlist=shortlist)
         else:
             return beam_search(self.model, inputs, self.max_length, self.beam_size,
                                self.length_penalty, return_attention=attention,
-                               no_repeat_ngram=self.no_repeat_ngram, n_best=self.n_best)
+                               no_repeat_ngram=self.no_repeat_ngram, n_best=self.n_best,
+                               shortlist=shortlist)
         # One hypothesis per sentence: add the hypotheses axis.
         return tuple(ops.expand_dims(x, 1) for x in found)
 
@@ -92,4 +107,6 @@ class Generator(TracedShapes, keras.Model):
         if self.sampling is not None:
             uniforms = np.random.default_rng(seed).random((len(source_ids), self.max_length), np.float32)
             inputs = (source_ids, uniforms)
+        elif self.shortlist_size:
+            inputs = (source_ids, self.shortlist.for_batch(source_ids, self.shortlist_size))
         return tuple(np.asarray(x) for x in self.predict_on_batch(inputs))

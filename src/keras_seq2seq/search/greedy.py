@@ -9,17 +9,20 @@ from keras_seq2seq.search.ranking import argmax_last
 
 
 def greedy_search(model, source_ids, max_length: int, return_attention: bool = False,
-                  no_repeat_ngram: int = 0):
+                  no_repeat_ngram: int = 0, shortlist=None):
     """Decode a batch greedily; `source_ids` is `batch x src_len`.
 
     Returns `(ids batch x max_length, scores batch)`, and with `return_attention` also the
     attention weights of every step, `batch x max_length x src_len` (see `decode_loop`). With
-    `no_repeat_ngram` n > 0, the best token that does not repeat an n-gram is taken.
+    `no_repeat_ngram` n > 0, the best token that does not repeat an n-gram is taken. With a
+    `shortlist` of target ids (see `shortlist.py`), only those are scored.
     """
     state, source = model.encode(source_ids)
+    # The shortlist's output weights, gathered once (an extra argument only when there is one).
+    words = () if shortlist is None else (model.decoder.shortlist_output(shortlist),)
     keep = 3 if return_attention else 2
     return decode_loop(
-        lambda tokens, state: model.decode_step(tokens, state, source)[:keep],
+        lambda tokens, state: model.decode_step(tokens, state, source, *words)[:keep],
         state,
         ops.shape(source_ids)[0],
         max_length,
@@ -27,6 +30,7 @@ def greedy_search(model, source_ids, max_length: int, return_attention: bool = F
         finished=empty_sources(source_ids),
         source_length=ops.shape(source_ids)[1] if return_attention else None,
         no_repeat_ngram=no_repeat_ngram,
+        shortlist=shortlist,
     )
 
 

@@ -17,7 +17,7 @@ from keras_seq2seq.text.vocabulary import BOS_ID, EOS_ID, PAD_ID
 
 
 def decode_loop(step_fn: Callable, states, batch_size, max_length: int, choose: Callable,
-                finished=None, source_length=None, no_repeat_ngram: int = 0):
+                finished=None, source_length=None, no_repeat_ngram: int = 0, shortlist=None):
     """Run `step_fn` until every sentence has ended.
 
     Returns `(ids, scores)`: `batch x max_length` token ids (0 after `<eos>`) and each sentence's
@@ -38,6 +38,8 @@ def decode_loop(step_fn: Callable, states, batch_size, max_length: int, choose: 
             variable exists only then, so plain decoding costs nothing more).
         no_repeat_ngram: with n > 0, `choose` never sees a token that would repeat an n-gram of
             the sentence's output so far (see `repeats.py`); scores stay the model's own.
+        shortlist: the target ids that `step_fn`'s logits stand for (`size`, see
+            `shortlist.py`); `choose` then picks positions in it, mapped back to ids here.
     """
     positions = ops.expand_dims(ops.arange(max_length, dtype="int32"), 0)  # 1 x max_length
     tokens = ops.full((batch_size,), BOS_ID, dtype="int32")
@@ -56,6 +58,8 @@ def decode_loop(step_fn: Callable, states, batch_size, max_length: int, choose: 
         logits = ops.cast(logits, "float32")
         # log p(chosen) without a batch x vocab log-softmax: its logit minus the log-normaliser.
         picked = ops.take_along_axis(logits, ops.expand_dims(chosen, 1), axis=1)[:, 0] - ops.logsumexp(logits, axis=-1)
+        if shortlist is not None:
+            chosen = ops.take(shortlist, chosen)
         scores = scores + ops.where(finished, 0.0, picked)
         if attention:
             # This step's weights, batch x 1 x src_len, at row `step`; none for finished rows.

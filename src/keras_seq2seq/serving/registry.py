@@ -73,9 +73,17 @@ def parse_model_specs(specs: list[str]) -> list[tuple[str, Path]]:
     return parsed
 
 
-def load_models(specs: list[str]) -> dict[str, ServedModel]:
-    """Load every model directory (a `ModelFileError` names the one that is broken)."""
+def load_models(specs: list[str], shortlist: int = 0) -> dict[str, ServedModel]:
+    """Load every model directory (a `ModelFileError` names the one that is broken); with
+    `shortlist` > 0, each decodes greedy and beam requests with that vocabulary shortlist."""
     from keras_seq2seq.translator import Translator
 
-    return {name: ServedModel(name, directory, Translator.load(directory))
-            for name, directory in parse_model_specs(specs)}
+    models = {}
+    for name, directory in parse_model_specs(specs):
+        translator = Translator.load(directory)
+        if shortlist and translator.shortlist is None:
+            raise ConfigError(f"--shortlist: model {name!r} ({directory}) has no shortlist.json; build it "
+                              f"with `seq2seq shortlist --model {directory} --data TRAIN`")
+        translator.use_shortlist(shortlist)
+        models[name] = ServedModel(name, directory, translator)
+    return models
