@@ -255,3 +255,10 @@ def test_any_change_to_the_saved_settings_loads_or_is_a_model_file_error(saved_m
         else:
             assert translator.encode_source("one two").dtype == "int32"
             assert translator.max_output_len >= 1 and translator.settings.train.batch_size >= 1
+
+
+def test_a_damaged_or_foreign_shortlist_is_named(model_dir, capfd):
+    (model_dir / "shortlist.json").write_text('{"format": 1, "frequent": [3, 1], "candidates": [[5]]}')
+    _fails_cleanly(model_dir, capfd, "shortlist.json", "does not fit this model", "seq2seq shortlist")
+    (model_dir / "shortlist.json").write_text('{"format": 1, "freq')
+    _fails_cleanly(model_dir, capfd, "shortlist.json", "not a shortlist file")

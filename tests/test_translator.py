@@ -41,7 +41,8 @@ def test_saved_model_gives_the_same_outputs(trained):
     assert loaded.translate(sources) == translator.translate(sources)
     assert loaded.settings == translator.settings
     assert loaded.info["training"]["epochs"] >= 1
-    assert sorted(p.name for p in out.iterdir()) == ["config.json", "model.keras", "source_vocab.json", "target_vocab.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "model.keras", "shortlist.json", "source_vocab.json",
+                                                       "target_vocab.json"]
 
 
 def test_translate_keeps_order_and_count(trained):
