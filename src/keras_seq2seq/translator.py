@@ -29,6 +29,7 @@ from keras_seq2seq.data.streaming import StreamedCorpus
 from keras_seq2seq.errors import ConfigError, ModelFileError, Seq2SeqError, VocabularyError
 from keras_seq2seq.models import Seq2Seq
 from keras_seq2seq.search.generator import Generator
+from keras_seq2seq.search.shortlist import FILE as SHORTLIST_FILE
 from keras_seq2seq.search.shortlist import Shortlist
 from keras_seq2seq.text.subwords import SentencePieceTokenizer, train_subword_tokenizers
 from keras_seq2seq.text.tokenizers import Tokenizer, tokenizer_from_config
@@ -307,6 +308,8 @@ class Translator:
         self.target_vocab.save(directory / artifacts.TARGET_VOCAB_FILE)
         if self.shortlist is not None:
             self.shortlist.save(directory)
+        elif (directory / SHORTLIST_FILE).exists():  # from an earlier run into this directory
+            (directory / SHORTLIST_FILE).unlink()
         artifacts.save_keras_model(self.model, directory)
         artifacts.write_config(directory, self._config())
 

@@ -79,3 +79,14 @@ def test_served_models_use_the_shortlist_or_say_which_has_none(model_dir, tmp_pa
     Translator.create(PAIRS, units=8, embedding_dim=4).save(bare)
     with pytest.raises(ConfigError, match="model 'b' .* has no shortlist.json"):
         load_models([f"m={model_dir}", f"b={bare}"], shortlist=4)
+
+
+def test_a_model_saved_without_a_shortlist_leaves_no_stale_one(model_dir, tmp_path):
+    import shutil
+
+    directory = shutil.copytree(model_dir, tmp_path / "copy")
+    translator = Translator.load(directory)
+    translator.shortlist = None  # as after training on a streamed corpus
+    translator.save(directory)
+    assert not (directory / FILE).exists()
+    assert Translator.load(directory).shortlist is None

@@ -26,6 +26,7 @@ from typing import Sequence
 
 import numpy as np
 
+from keras_seq2seq.artifacts import atomic_write_text
 from keras_seq2seq.errors import Seq2SeqError
 from keras_seq2seq.text.vocabulary import EOS_ID, PAD_ID, UNK_ID
 
@@ -101,10 +102,7 @@ class Shortlist:
     def save(self, directory: Path) -> None:
         payload = {"format": FORMAT, "frequent": self.frequent.tolist(),
                    "candidates": self.candidates.tolist()}
-        path = Path(directory) / FILE
-        temporary = path.with_name(path.name + ".tmp")
-        temporary.write_text(json.dumps(payload, separators=(",", ":")), encoding="utf-8")
-        temporary.replace(path)
+        atomic_write_text(Path(directory) / FILE, json.dumps(payload, separators=(",", ":")))
 
     @classmethod
     def load(cls, directory: Path, source_vocab_size: int, target_vocab_size: int) -> "Shortlist | None":
