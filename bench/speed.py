@@ -32,7 +32,7 @@ what they time). Figures are medians over the repeats:
 The last line is machine-readable, the worst ratio keras-seq2seq / OpenNMT-py over the
 configurations and keras-seq2seq's lowest share of the matmul peak, then the shortlist's ratios:
 
-    speed: train=1.62x greedy=3.40x beam5=2.20x peak_share=0.63 greedy_shortlist=3.9x beam5_shortlist=2.6x
+    speed: train=1.62x greedy=3.40x beam5=2.20x peak_share=0.63 greedy_shortlist=3.90x beam5_shortlist=2.60x
 """
 
 from __future__ import annotations
