@@ -1,12 +1,9 @@
 """Vocabulary shortlists: the table built from pairs, the per-batch lists, and searches that score
 only the listed words (a list holding every word must change nothing)."""
 
-import json
-
 import keras
 import numpy as np
 import pytest
-from keras import ops
 
 from keras_seq2seq.errors import Seq2SeqError
 from keras_seq2seq.models import Seq2Seq
