@@ -196,11 +196,13 @@ PRESETS: dict[str, dict] = {
     },
     # The quality recipe for a 30-minute CPU budget: bidirectional 2-layer encoder, Luong
     # "general" attention with input feeding, label smoothing; decode with --beam-size 5.
+    # Learning rate 3e-3: on spa-eng (same seed), dev BLEU 2.2 and 8.5 after epochs 1 and 2,
+    # against 1.6 and 7.3 at 2e-3; a 30-minute budget never leaves the early epochs.
     "tatoeba-small": {
         "text": {"min_freq": 2, "max_vocab": 16000},
         "model": {"embedding_dim": 256, "units": 256, "num_layers": 2, "dropout": 0.2,
                   "attention": "luong-general", "bidirectional": True},
-        "train": {"epochs": 30, "batch_size": 128, "learning_rate": 2e-3, "patience": 3,
+        "train": {"epochs": 30, "batch_size": 128, "learning_rate": 3e-3, "patience": 3,
                   "label_smoothing": 0.1, "max_source_len": 50, "max_target_len": 50},
     },
     # tatoeba-small on SentencePiece subwords: 8k unigram pieces per side (no <unk> for rare
@@ -211,7 +213,7 @@ PRESETS: dict[str, dict] = {
                  "vocab_size": 8000, "subword_model": "unigram"},
         "model": {"embedding_dim": 256, "units": 256, "num_layers": 2, "dropout": 0.2,
                   "attention": "luong-general", "bidirectional": True, "tie_embeddings": True},
-        "train": {"epochs": 30, "batch_size": 128, "learning_rate": 2e-3, "patience": 3,
+        "train": {"epochs": 30, "batch_size": 128, "learning_rate": 3e-3, "patience": 3,
                   "label_smoothing": 0.1, "max_source_len": 80, "max_target_len": 80},
     },
 }
