@@ -308,8 +308,8 @@ class Translator:
         self.target_vocab.save(directory / artifacts.TARGET_VOCAB_FILE)
         if self.shortlist is not None:
             self.shortlist.save(directory)
-        elif (directory / SHORTLIST_FILE).exists():  # from an earlier run into this directory
-            (directory / SHORTLIST_FILE).unlink()
+        else:  # a stale one from an earlier run into this directory must not be loaded with this model
+            (directory / SHORTLIST_FILE).unlink(missing_ok=True)
         artifacts.save_keras_model(self.model, directory)
         artifacts.write_config(directory, self._config())
 

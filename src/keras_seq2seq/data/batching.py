@@ -58,7 +58,9 @@ def merged_shapes(counts: dict[tuple[int, int], int]) -> dict[tuple[int, int], t
     >>> shapes[(16, 8)], shapes[(8, 8)], shapes[(24, 8)]  # padded up; too common; nothing covers it
     ((16, 12), (8, 8), (24, 8))
     """
-    area = lambda shape: shape[0] * shape[1]  # noqa: E731
+    def area(shape: tuple[int, int]) -> int:
+        return shape[0] * shape[1]
+
     kept: list[tuple[int, int]] = []
     mapping = {}
     for shape in sorted(counts, key=lambda shape: (area(shape), shape), reverse=True):
