@@ -83,6 +83,8 @@ def main() -> int:
     if args.peer and not args.model:
         peer = run_peer(args)
     print_table(ours, peer, args.beam_size, str(test_file))
+    if translator.settings.model.attention != "none":
+        print(attention_summary(translator, [p.source for p in test[:500]]))
     for pair, hypothesis in list(zip(test, ours["hypotheses"]))[:5]:
         print(f"  {pair.source}\n    → {hypothesis}\n    = {pair.target}")
     line = (f"quality: pair={args.pair} bleu={ours['bleu']:.1f} chrf={ours['chrf']:.1f} "
@@ -117,6 +119,25 @@ def score(translator, test, beam_size: int, length_penalty: float) -> dict:
         "sentences": beam["sentences"], "hypotheses": beam["hypotheses"],
         "epochs": translator.info.get("training", {}).get("epochs", "?"),
     }
+
+
+def attention_summary(translator, sources: list[str]) -> str:
+    """Where greedy decoding's attention goes on `sources`: a healthy model spreads it over the
+    source; a collapsed one puts all of it on one end (the first or last token) at every step."""
+    import numpy as np
+
+    peaks, first, last = [], [], []
+    for alignment in translator.align(sources):
+        weights = alignment.weights  # output steps x source tokens
+        if weights.shape[1] < 3:
+            continue  # too short to tell an end from the middle
+        strongest = weights.argmax(axis=1)
+        peaks.extend(weights.max(axis=1))
+        first.extend(strongest == 0)
+        last.extend(strongest == weights.shape[1] - 1)
+    return (f"attention over {len(sources)} test sentences (greedy; sources of 3+ tokens): mean peak weight "
+            f"{np.mean(peaks):.2f}; strongest on the first source token at {np.mean(first):.0%} of steps, "
+            f"on the last at {np.mean(last):.0%}")
 
 
 def print_shortlist_table(whole: dict, listed: dict, size: int) -> None:

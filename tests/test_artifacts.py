@@ -37,7 +37,8 @@ def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatc
     {"attention": "bahdanau", "bidirectional": True},
     {"attention": "luong-dot"},
     {"attention": "luong-general", "bidirectional": True, "num_layers": 2, "cell": "gru"},
-], ids=["plain", "gru-2-bridge", "bahdanau-bi", "dot", "general-bi-gru-2"])
+    {"attention": "luong-general", "scaled_attention": True, "param_init": 0.1},
+], ids=["plain", "gru-2-bridge", "bahdanau-bi", "dot", "general-bi-gru-2", "general-scaled-init"])
 def test_model_round_trip_with_safe_mode(tmp_path, options):
     model = _model(**options)
     artifacts.save_keras_model(model, tmp_path)

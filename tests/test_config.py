@@ -25,6 +25,7 @@ def test_round_trip_and_unknown_setting():
     ({"attention": "multihead"}, "attention must be one of"),
     ({"units": 15, "bidirectional": True}, "even number"),
     ({"dropout": 1.0}, "dropout"),
+    ({"param_init": -0.1}, "param_init"),
 ])
 def test_bad_values_are_refused_with_their_name(override, message):
     with pytest.raises(ConfigError, match=message):

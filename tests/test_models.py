@@ -115,3 +115,19 @@ def test_config_round_trip():
 def test_bidirectional_needs_even_units():
     with pytest.raises(ValueError, match="even"):
         Seq2Seq(10, 10, units=15, bidirectional=True)
+
+
+def test_param_init_draws_every_weight_uniformly_in_range():
+    model = _model(attention="luong-general", bidirectional=True, num_layers=2, param_init=0.1)
+    for variable in model.weights:
+        values = np.asarray(variable)
+        assert np.abs(values).max() <= 0.1, variable.path
+        if values.size >= 100:  # no layer kept its own initialiser (zeros, ones, Glorot's smaller range)
+            assert np.abs(values).max() > 0.09 and 0.045 < np.abs(values).mean() < 0.055, variable.path
+
+
+def test_param_init_is_kept_in_the_config_and_zero_keeps_the_layers_initialisers():
+    model = _model(param_init=0.05)
+    assert Seq2Seq.from_config(model.get_config()).param_init == 0.05
+    bias = _model(param_init=0.0).decoder.rnns[0].bias
+    assert np.count_nonzero(np.asarray(bias)) == 16  # zeros, and the LSTM forget gate at one

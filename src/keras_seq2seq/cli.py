@@ -91,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="learnt dense map from encoder final states to decoder states")
     group.add_argument("--tie-embeddings", action=argparse.BooleanOptionalAction, default=None,
                        help="the output layer reuses the target embeddings (transposed)")
+    group.add_argument("--scaled-attention", action=argparse.BooleanOptionalAction, default=None,
+                       help="divide Luong attention scores by sqrt(units)")
+    group.add_argument("--param-init", type=float, metavar="SCALE",
+                       help="start every weight uniform in [-SCALE, SCALE] (0: Keras' per-layer initialisers)")
     group.add_argument("--precision", choices=PRECISIONS,
                        help="float32, or mixed 16-bit compute with float32 weights (for GPUs/TPUs)")
     group = train.add_argument_group("training (unset options come from the preset)")
@@ -314,7 +318,8 @@ def _setting_overrides(args) -> dict:
         "tie_embeddings": args.tie_embeddings, "precision": args.precision, "cell": args.cell,
         "embedding_dim": args.embedding_dim, "units": args.units, "num_layers": args.layers,
         "dropout": args.dropout, "attention": args.attention, "bidirectional": args.bidirectional,
-        "bridge": args.bridge, "epochs": args.epochs, "batch_size": args.batch_size,
+        "bridge": args.bridge, "param_init": args.param_init,
+        "scaled_attention": args.scaled_attention, "epochs": args.epochs, "batch_size": args.batch_size,
         "learning_rate": args.learning_rate, "clipnorm": args.clipnorm, "patience": args.patience,
         "seed": args.seed, "max_source_len": args.max_len, "max_target_len": args.max_len,
         "select_on": args.select_on, "eval_every": args.eval_every, "warmup_steps": args.warmup_steps,

@@ -29,6 +29,9 @@ class Seq2Seq(TracedShapes, keras.Model):
         bidirectional: a bidirectional encoder (each direction has `units / 2`).
         bridge: a learnt dense map from the encoder's final states to the decoder's.
         tie_embeddings: the output layer reuses the target embedding matrix (see `Decoder`).
+        scaled_attention: Luong attention scores divided by `sqrt(units)` (see `Attention`).
+        param_init: when > 0, every weight starts uniform in `[-param_init, param_init]`, as in
+            OpenNMT-py, instead of the layers' own initialisers (see `build`).
 
     Call arguments:
         inputs: `(source_ids, target_in)`, both int `batch x len`, 0-padded; `target_in` is the
@@ -45,7 +48,7 @@ class Seq2Seq(TracedShapes, keras.Model):
 
     def __init__(self, source_vocab_size, target_vocab_size, embedding_dim=128, units=256,
                  num_layers=1, cell="lstm", dropout=0.0, attention="none", bidirectional=False,
-                 bridge=False, tie_embeddings=False, **kwargs):
+                 bridge=False, tie_embeddings=False, scaled_attention=False, param_init=0.0, **kwargs):
         super().__init__(**kwargs)
         self.source_vocab_size = source_vocab_size
         self.target_vocab_size = target_vocab_size
@@ -58,16 +61,25 @@ class Seq2Seq(TracedShapes, keras.Model):
         self.bidirectional = bidirectional
         self.bridge = bridge
         self.tie_embeddings = tie_embeddings
+        self.scaled_attention = scaled_attention
+        self.param_init = param_init
         shared = dict(embedding_dim=embedding_dim, units=units, num_layers=num_layers, cell=cell,
                       dropout=dropout, dtype=self.dtype_policy)
         self.encoder = Encoder(source_vocab_size, name="encoder", bidirectional=bidirectional,
                                bridge=bridge, **shared)
         self.decoder = Decoder(target_vocab_size, name="decoder", attention=attention,
-                               tie_embeddings=tie_embeddings, **shared)
+                               tie_embeddings=tie_embeddings, scaled_attention=scaled_attention, **shared)
 
     def build(self, input_shape=None):
         self.encoder.build((None, None))
         self.decoder.build((None, None))
+        if self.param_init:
+            # OpenNMT-py's scheme. With Keras' initialisers (±0.05 embeddings, ±0.02 output
+            # weights) the first Adam steps saturate the LSTMs and attention locks onto one end
+            # of the source (see the `tatoeba-small` preset in config.py).
+            for variable in self.weights:
+                variable.assign(keras.random.uniform(variable.shape, -self.param_init, self.param_init,
+                                                     dtype=variable.dtype))
         self.built = True
 
     def call(self, inputs, training=False):
@@ -99,6 +111,8 @@ class Seq2Seq(TracedShapes, keras.Model):
             "bidirectional": self.bidirectional,
             "bridge": self.bridge,
             "tie_embeddings": self.tie_embeddings,
+            "scaled_attention": self.scaled_attention,
+            "param_init": self.param_init,
         }
 
 

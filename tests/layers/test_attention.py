@@ -54,3 +54,18 @@ def test_dot_scores_follow_the_query():
 def test_unknown_kind():
     with pytest.raises(ValueError, match="attention must be one of"):
         Attention("multihead", 8)
+
+
+@pytest.mark.parametrize("kind", ["luong-dot", "luong-general"])
+def test_scaled_scores_are_divided_by_the_root_of_the_units(kind):
+    query, memory, mask = _inputs(2)
+    keras.utils.set_random_seed(0)
+    layer = Attention(kind, 8, scaled=True)
+    layer.build()
+    _, weights = layer(query, memory, layer.keys(memory), mask)
+    keys = memory if kind == "luong-dot" else memory @ ops.convert_to_numpy(layer.key_kernel)
+    scores = np.einsum("bsu,bu->bs", keys, query) / np.sqrt(8)
+    expected = np.exp(scores - scores.max(-1, keepdims=True)) * mask
+    expected /= np.maximum(expected.sum(-1, keepdims=True), 1e-30)
+    np.testing.assert_allclose(ops.convert_to_numpy(weights)[:2], expected[:2], rtol=1e-5, atol=1e-6)
+    assert Attention.from_config(layer.get_config()).scaled

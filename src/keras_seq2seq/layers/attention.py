@@ -8,6 +8,11 @@ Three scoring functions, as in the papers that named them:
 
 Everything that depends only on the memory (`W_k m`, `W m`) is computed once per sentence by
 `keys()`, not once per decoder step. Padded source positions get weight exactly zero.
+
+`scaled=True` divides the Luong scores by `sqrt(units)` (as scaled dot-product attention does):
+the LSTM states that meet in the score saturate at ±1 early in training, unscaled scores then
+differ by ~100 between source positions, the softmax is one-hot and its gradient vanishes, so
+attention can stay stuck on one position for good.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ class Attention(keras.layers.Layer):
     Args:
         kind: `"bahdanau"`, `"luong-dot"` or `"luong-general"`.
         units: size of the decoder state (the query) and of the memory.
+        scaled: divide Luong scores by `sqrt(units)` (no effect on `"bahdanau"`, whose scores
+            are bounded by its `tanh`).
 
     Call arguments:
         query: `batch x units`, the decoder's top hidden state at this step.
@@ -37,12 +44,13 @@ class Attention(keras.layers.Layer):
     real tokens, exactly 0 on padding).
     """
 
-    def __init__(self, kind: str, units: int, **kwargs):
+    def __init__(self, kind: str, units: int, scaled: bool = False, **kwargs):
         super().__init__(**kwargs)
         if kind not in ATTENTION_KINDS[1:]:
             raise ValueError(f"attention must be one of {ATTENTION_KINDS[1:]}, got {kind!r}")
         self.kind = kind
         self.units = units
+        self.scaled = scaled
 
     def build(self, input_shape=None):
         u = self.units
@@ -57,8 +65,12 @@ class Attention(keras.layers.Layer):
     def keys(self, memory):
         """What the scores need from the memory, `batch x src_len x units`."""
         if self.kind == "luong-dot":
-            return memory
-        return matmul_2d(memory, ops.cast(self.key_kernel, memory.dtype))
+            keys = memory
+        else:
+            keys = matmul_2d(memory, ops.cast(self.key_kernel, memory.dtype))
+        if self.scaled and self.kind != "bahdanau":  # here once per sentence, not at every step
+            keys = keys * ops.cast(1.0 / self.units ** 0.5, keys.dtype)
+        return keys
 
     def call(self, query, memory, keys, mask):
         if self.kind == "bahdanau":
@@ -77,4 +89,4 @@ class Attention(keras.layers.Layer):
         return context, weights
 
     def get_config(self):
-        return {**super().get_config(), "kind": self.kind, "units": self.units}
+        return {**super().get_config(), "kind": self.kind, "units": self.units, "scaled": self.scaled}

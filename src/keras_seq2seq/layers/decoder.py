@@ -33,6 +33,7 @@ class Decoder(keras.layers.Layer):
         cell: `"lstm"` or `"gru"`.
         dropout: dropout on embeddings, between layers and before the output layer.
         attention: `"none"`, `"bahdanau"`, `"luong-dot"` or `"luong-general"`.
+        scaled_attention: Luong scores divided by `sqrt(units)` (see `Attention`).
         tie_embeddings: the output layer reuses the embedding matrix, transposed (Press & Wolf,
             2017): one `vocab x embedding_dim` matrix instead of two. When `units` differs from
             `embedding_dim`, a learnt projection maps the top state to `embedding_dim` first.
@@ -46,7 +47,7 @@ class Decoder(keras.layers.Layer):
     """
 
     def __init__(self, vocab_size, embedding_dim=128, units=256, num_layers=1, cell="lstm",
-                 dropout=0.0, attention="none", tie_embeddings=False, **kwargs):
+                 dropout=0.0, attention="none", tie_embeddings=False, scaled_attention=False, **kwargs):
         super().__init__(**kwargs)
         self.vocab_size = vocab_size
         self.embedding_dim = embedding_dim
@@ -56,6 +57,7 @@ class Decoder(keras.layers.Layer):
         self.dropout = dropout
         self.attention = attention
         self.tie_embeddings = tie_embeddings
+        self.scaled_attention = scaled_attention
         self.embedding = keras.layers.Embedding(
             vocab_size, embedding_dim, dtype=self.dtype_policy, name="embedding"
         )
@@ -65,7 +67,8 @@ class Decoder(keras.layers.Layer):
         ]
         self.drop = seeded_dropout(dropout, dtype=self.dtype_policy, name="dropout")
         if attention != "none":
-            self.attend = Attention(attention, units, dtype=self.dtype_policy, name="attention")
+            self.attend = Attention(attention, units, scaled=scaled_attention, dtype=self.dtype_policy,
+                                    name="attention")
             self.combine = keras.layers.Dense(units, activation="tanh", use_bias=False,
                                               dtype=self.dtype_policy, name="attentional")
         if not tie_embeddings:
@@ -224,4 +227,5 @@ class Decoder(keras.layers.Layer):
             "dropout": self.dropout,
             "attention": self.attention,
             "tie_embeddings": self.tie_embeddings,
+            "scaled_attention": self.scaled_attention,
         }
