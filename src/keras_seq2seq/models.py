@@ -7,6 +7,7 @@ not need another model: `encode` and `decode_step` reuse the same layers (see `s
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import ops
 
 from keras_seq2seq.layers.decoder import Decoder
@@ -77,9 +78,11 @@ class Seq2Seq(TracedShapes, keras.Model):
             # OpenNMT-py's scheme. With Keras' initialisers (±0.05 embeddings, ±0.02 output
             # weights) the first Adam steps saturate the LSTMs and attention locks onto one end
             # of the source (see the `tatoeba-small` preset in config.py).
+            # Drawn with numpy (seeded by `keras.utils.set_random_seed`, like the rest): a
+            # `keras.random` draw per weight shape compiles a program each, ~1.4 s for this model.
             for variable in self.weights:
-                variable.assign(keras.random.uniform(variable.shape, -self.param_init, self.param_init,
-                                                     dtype=variable.dtype))
+                variable.assign(np.random.uniform(-self.param_init, self.param_init, variable.shape)
+                                .astype(variable.dtype))
         self.built = True
 
     def call(self, inputs, training=False):

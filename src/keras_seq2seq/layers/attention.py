@@ -11,7 +11,7 @@ Everything that depends only on the memory (`W_k m`, `W m`) is computed once per
 
 `scaled=True` divides the Luong scores by `sqrt(units)` (as scaled dot-product attention does):
 the LSTM states that meet in the score saturate at ±1 early in training, unscaled scores then
-differ by ~100 between source positions, the softmax is one-hot and its gradient vanishes, so
+differ by ~150 between source positions, the softmax is one-hot and its gradient vanishes, so
 attention can stay stuck on one position for good.
 """
 
