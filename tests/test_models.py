@@ -128,6 +128,8 @@ def test_param_init_draws_every_weight_uniformly_in_range():
 
 def test_param_init_is_kept_in_the_config_and_zero_keeps_the_layers_initialisers():
     model = _model(param_init=0.05)
-    assert Seq2Seq.from_config(model.get_config()).param_init == 0.05
+    loaded = Seq2Seq.from_config(model.get_config())  # as loading a file does: no draw, the file's weights follow
+    loaded.build()
+    assert loaded.param_init == 0.05 and np.count_nonzero(np.asarray(loaded.decoder.rnns[0].bias)) == 16
     bias = _model(param_init=0.0).decoder.rnns[0].bias
     assert np.count_nonzero(np.asarray(bias)) == 16  # zeros, and the LSTM forget gate at one

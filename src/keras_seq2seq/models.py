@@ -64,6 +64,7 @@ class Seq2Seq(TracedShapes, keras.Model):
         self.tie_embeddings = tie_embeddings
         self.scaled_attention = scaled_attention
         self.param_init = param_init
+        self._restoring = False  # set by `from_config`: the weights will come from a file
         shared = dict(embedding_dim=embedding_dim, units=units, num_layers=num_layers, cell=cell,
                       dropout=dropout, dtype=self.dtype_policy)
         self.encoder = Encoder(source_vocab_size, name="encoder", bidirectional=bidirectional,
@@ -74,16 +75,24 @@ class Seq2Seq(TracedShapes, keras.Model):
     def build(self, input_shape=None):
         self.encoder.build((None, None))
         self.decoder.build((None, None))
-        if self.param_init:
+        if self.param_init and not self._restoring:
             # OpenNMT-py's scheme. With Keras' initialisers (±0.05 embeddings, ±0.02 output
             # weights) the first Adam steps saturate the LSTMs and attention locks onto one end
-            # of the source (see the `tatoeba-small` preset in config.py).
-            # Drawn with numpy (seeded by `keras.utils.set_random_seed`, like the rest): a
-            # `keras.random` draw per weight shape compiles a program each, ~1.4 s for this model.
+            # of the source (see the `tatoeba-small` preset in config.py). Drawn with numpy
+            # (seeded by `keras.utils.set_random_seed`): one `keras.random` draw per weight
+            # shape compiles a program each.
             for variable in self.weights:
                 variable.assign(np.random.uniform(-self.param_init, self.param_init, variable.shape)
                                 .astype(variable.dtype))
         self.built = True
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """What loading a `.keras` file runs: the `param_init` draw (~0.3 s for `tatoeba-small`)
+        is skipped, since the saved weights replace it."""
+        model = super().from_config(config, custom_objects=custom_objects)
+        model._restoring = True
+        return model
 
     def call(self, inputs, training=False):
         source_ids, target_in = inputs
