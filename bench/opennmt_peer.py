@@ -63,6 +63,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--work", type=Path, help="work folder (default bench/peers/runs/<pair>)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     parser.add_argument("--train-limit", type=int, help="use only the first N training lines (smoke tests)")
+    parser.add_argument("--seed", type=int, default=1,
+                        help="OpenNMT-py's --seed (its default, -1, draws one: reruns would differ)")
     parser.add_argument("--save-steps", type=int, default=100,
                         help="checkpoint every N steps (work after the last one is lost at the kill)")
     return parser.parse_args(argv)
@@ -115,7 +117,8 @@ def write_tokenised(pairs, src_tok, tgt_tok, stem: Path) -> tuple[Path, Path]:
     return src_path, tgt_path
 
 
-def write_config(work: Path, train: tuple[Path, Path], save_steps: int, limit: int | None) -> Path:
+def write_config(work: Path, train: tuple[Path, Path], save_steps: int, limit: int | None,
+                 seed: int = 1) -> Path:
     """The OpenNMT-py YAML config shared by onmt_build_vocab and onmt_train (the recipe)."""
     config = {
         "save_data": str(work / "onmt"), "overwrite": True,
@@ -127,7 +130,7 @@ def write_config(work: Path, train: tuple[Path, Path], save_steps: int, limit: i
         "dropout": [0.3], "optim": "adam", "learning_rate": 0.001,
         "batch_type": "tokens", "batch_size": 2048, "train_steps": 1_000_000,
         "save_model": str(work / "model"), "save_checkpoint_steps": save_steps,
-        "keep_checkpoint": 3, "world_size": 1, "report_every": 50,
+        "keep_checkpoint": 3, "world_size": 1, "report_every": 50, "seed": seed,
     }
     if limit:  # the default bucket (262,144 examples a worker) cycles a small corpus for minutes
         config["bucket_size"] = limit
@@ -233,7 +236,7 @@ def prepare(args: argparse.Namespace, pair_dir: Path, work: Path):
     test_src, _ = write_tokenised(test_pairs, src_tok, tgt_tok, work / "test")
     print(f"opennmt-peer: {len(train_pairs):,} training pairs, {len(test_pairs):,} test pairs in {work}",
           flush=True)
-    return write_config(work, train, args.save_steps, args.train_limit), test_src, test_pairs
+    return write_config(work, train, args.save_steps, args.train_limit, args.seed), test_src, test_pairs
 
 
 def load_average() -> float:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from keras import ops, tree
 
+from keras_seq2seq.search.compaction import MIN_ROWS, shrinking_while_loop
 from keras_seq2seq.search.ranking import best_extensions
 from keras_seq2seq.search.repeats import repeated_ngram_mask
 from keras_seq2seq.text.vocabulary import BOS_ID, EOS_ID, PAD_ID
@@ -36,7 +37,7 @@ def length_penalty(lengths, alpha: float):
 
 def beam_search(model, source_ids, max_length: int, beam_size: int, alpha: float = 0.0,
                 return_attention: bool = False, no_repeat_ngram: int = 0, n_best: int | None = None,
-                shortlist=None):
+                shortlist=None, min_rows: int = MIN_ROWS):
     """Decode a batch with beam search; with `no_repeat_ngram` n > 0, no hypothesis repeats an n-gram.
     With a `shortlist` of target ids (see `shortlist.py`), only those are scored.
 
@@ -44,7 +45,8 @@ def beam_search(model, source_ids, max_length: int, beam_size: int, alpha: float
     best first, and their `batch x n_best` length-normalised scores; `n_best` defaults to
     `beam_size`. With `return_attention`, also each hypothesis's attention weights,
     `batch x n_best x max_length x src_len`: they travel with their hypothesis when the beam is
-    reordered, like its tokens (zero rows after its `<eos>`).
+    reordered, like its tokens (zero rows after its `<eos>`). The batch sheds settled sentences
+    down to `min_rows` sentences (`compaction.py`).
     """
     batch = ops.shape(source_ids)[0]
     k = beam_size
@@ -55,25 +57,26 @@ def beam_search(model, source_ids, max_length: int, beam_size: int, alpha: float
     state, source = model.encode(source_ids)
     # The shortlist's output weights, gathered once (an extra argument only when there is one).
     words = () if shortlist is None else (model.decoder.shortlist_output(shortlist),)
-    # Every row repeated k times: rows b*k .. b*k+k-1 hold sentence b's hypotheses.
-    state, source = tree.map_structure(lambda x: ops.repeat(x, k, axis=0), (state, source))
+    # Every sentence's state and source repeated k times, `batch x k x ...`, flattened to
+    # `batch*k` rows for the decoder (rows b*k .. b*k+k-1 hold sentence b's hypotheses).
+    state, source = tree.map_structure(lambda x: _per_sentence(ops.repeat(x, k, axis=0), k),
+                                       (state, source))
 
     positions = ops.reshape(ops.arange(max_length, dtype="int32"), (1, 1, max_length))
     # Only the first hypothesis is live at the start, so the first step does not pick k copies.
     scores = ops.tile(ops.expand_dims(ops.concatenate(
         [ops.zeros((1,), "float32"), ops.full((k - 1,), NEG_INF, "float32")]), 0), (batch, 1))
-    tokens = ops.full((batch * k,), BOS_ID, dtype="int32")
+    tokens = ops.full((batch, k), BOS_ID, dtype="int32")
     # Empty sources (filler rows of a short batch) start finished: they never hold the loop up.
     finished = ops.tile(ops.expand_dims(ops.all(ops.equal(source_ids, 0), axis=-1), 1), (1, k))
     output = ops.zeros((batch, k, max_length), dtype="int32")
     lengths = ops.zeros((batch, k), dtype="int32")
-    offsets = ops.expand_dims(ops.arange(batch, dtype="int32") * k, 1)  # batch x 1
 
-    def not_done(step, tokens, state, scores, finished, output, lengths, *attention):
-        return ops.logical_and(step < max_length, ops.logical_not(ops.all(finished)))
-
-    def advance(step, tokens, state, scores, finished, output, lengths, *attention):
-        logits, state, weights = model.decode_step(tokens, state, source, *words)
+    def advance(step, carried, source):
+        tokens, state, scores, finished, output, lengths, *attention = carried
+        rows = ops.shape(scores)[0]  # sentences in this phase (the batch sheds finished ones)
+        state, source = tree.map_structure(_flat, (state, source))
+        logits, state, weights = model.decode_step(ops.reshape(tokens, (-1,)), state, source, *words)
         blocked = None
         if no_repeat_ngram:
             blocked = repeated_ngram_mask(ops.reshape(output, (-1, max_length)), step, no_repeat_ngram,
@@ -81,8 +84,9 @@ def beam_search(model, source_ids, max_length: int, beam_size: int, alpha: float
         scores, parent, chosen = best_extensions(logits, scores, finished, k, blocked)
         if shortlist is not None:
             chosen = ops.take(shortlist, chosen)  # positions in the shortlist -> target ids
-        rows = ops.reshape(offsets + parent, (-1,))  # batch*k, into the flattened hypotheses
-        state = tree.map_structure(lambda x: ops.take(x, rows, axis=0), state)
+        offsets = ops.expand_dims(ops.arange(rows, dtype="int32") * k, 1)  # rows x 1
+        parents = ops.reshape(offsets + parent, (-1,))  # rows*k, into the flattened hypotheses
+        state = tree.map_structure(lambda x: _per_sentence(ops.take(x, parents, axis=0), k), state)
         output = ops.take_along_axis(output, ops.expand_dims(parent, -1), axis=1)
         was_finished = ops.take_along_axis(finished, parent, axis=1)
         # Only padding follows a finished hypothesis (a tie among impossible candidates could
@@ -92,18 +96,20 @@ def beam_search(model, source_ids, max_length: int, beam_size: int, alpha: float
         output = ops.where(positions == step, ops.expand_dims(chosen, -1), output)
         finished = ops.logical_or(was_finished, chosen == EOS_ID)
         if n_best < k:  # (for all k, a sentence is settled only when every hypothesis has ended)
-            done = _settled(scores, finished, lengths, n_best, alpha, best_divisor)  # batch x 1
+            done = _settled(scores, finished, lengths, n_best, alpha, best_divisor)  # rows x 1
             # A settled sentence's live hypotheses can never rank among its n best: drop them.
             scores = ops.where(ops.logical_and(done, ops.logical_not(finished)), NEG_INF, scores)
             finished = ops.logical_or(finished, done)
         if attention:
             attention = (_extend_attention(attention[0], weights, parent, was_finished, step),)
-        return (step + 1, ops.reshape(chosen, (-1,)), state, scores, finished, output, lengths, *attention)
+        return (chosen, state, scores, finished, output, lengths, *attention)
 
-    loop_vars = (ops.convert_to_tensor(0, dtype="int32"), tokens, state, scores, finished, output, lengths)
+    carried = (tokens, state, scores, finished, output, lengths)
     if return_attention:
-        loop_vars += (ops.zeros((batch, k, max_length, ops.shape(source_ids)[1]), "float32"),)
-    _, _, _, scores, _, output, lengths, *attention = ops.while_loop(not_done, advance, loop_vars)
+        carried += (ops.zeros((batch, k, max_length, ops.shape(source_ids)[1]), "float32"),)
+    _, (_, _, scores, _, output, lengths, *attention) = shrinking_while_loop(
+        lambda step, carried: step < max_length, advance, ops.convert_to_tensor(0, dtype="int32"),
+        carried, source, finished=lambda carried: ops.all(carried[3], axis=1), min_rows=min_rows)
     if alpha:
         scores = scores / length_penalty(lengths, alpha)
     if alpha or n_best < k:  # rank by the final scores (dropped hypotheses last)
@@ -111,6 +117,16 @@ def beam_search(model, source_ids, max_length: int, beam_size: int, alpha: float
         output = ops.take_along_axis(output, ops.expand_dims(order, -1), axis=1)
         attention = [ops.take_along_axis(a, ops.reshape(order, (batch, k, 1, 1)), axis=1) for a in attention]
     return tuple(x[:, :n_best] for x in (output, scores, *attention))
+
+
+def _per_sentence(x, k: int):
+    """`batch*k x ...` rows as `batch x k x ...`: the layout in which sentences are shed."""
+    return ops.reshape(x, (-1, k, *ops.shape(x)[1:]))
+
+
+def _flat(x):
+    """`batch x k x ...` as the decoder's `batch*k x ...` rows."""
+    return ops.reshape(x, (-1, *ops.shape(x)[2:]))
 
 
 def _settled(scores, finished, lengths, n_best: int, alpha: float, best_divisor: float):

@@ -15,6 +15,7 @@ from keras import ops
 
 from keras_seq2seq.errors import Seq2SeqError
 from keras_seq2seq.search.beam import beam_search
+from keras_seq2seq.search.compaction import MIN_ROWS
 from keras_seq2seq.search.greedy import greedy_search
 from keras_seq2seq.search.sampling import sample_search
 from keras_seq2seq.shapes import TracedShapes
@@ -40,12 +41,15 @@ class Generator(TracedShapes, keras.Model):
 
     With a `shortlist` table and `shortlist_size` > 0, greedy and beam search score only the
     `shortlist_size` target words that table offers for each batch (`shortlist.py`).
+
+    With `shed` (the default), a batch sheds its finished sentences as it decodes
+    (`compaction.py`): same outputs, fewer rows per step, one more loop to compile per shape.
     """
 
     def __init__(self, model, max_length: int, beam_size: int = 1, length_penalty: float = 0.0,
                  sampling: dict | None = None, return_attention: bool = False,
                  no_repeat_ngram: int = 0, n_best: int | None = None, shortlist=None,
-                 shortlist_size: int = 0, **kwargs):
+                 shortlist_size: int = 0, shed: bool = True, **kwargs):
         super().__init__(**kwargs)
         # Nothing to build: the weights are the trained model's. Unbuilt, the first
         # `predict_on_batch` would run the whole search eagerly once to build it (16 s of a 21 s
@@ -72,6 +76,7 @@ class Generator(TracedShapes, keras.Model):
         self.n_best = beam_size if n_best is None else n_best
         if not 1 <= self.n_best <= beam_size:
             raise ValueError(f"n_best must be between 1 and beam_size ({beam_size}), got {n_best}")
+        self.shed = shed
         self.shortlist = shortlist if shortlist_size else None
         self.shortlist_size = shortlist_size if shortlist is not None else 0
         if shortlist_size < 0:
@@ -85,19 +90,24 @@ class Generator(TracedShapes, keras.Model):
         shortlist = None
         if self.shortlist_size:
             inputs, shortlist = inputs
+        # Finished sentences leave the batch as it decodes (compaction.py), except under a
+        # data-parallel distribution, whose rows must stay split evenly across the devices.
+        rows = ops.shape(inputs[0] if self.sampling is not None else inputs)[0]
+        min_rows = MIN_ROWS if self.shed and keras.distribution.distribution() is None else rows
         if self.sampling is not None:
             source_ids, uniforms = inputs
             found = sample_search(self.model, source_ids, uniforms, self.max_length,
                                   return_attention=attention, no_repeat_ngram=self.no_repeat_ngram,
-                                  **self.sampling)
+                                  min_rows=min_rows, **self.sampling)
         elif self.beam_size == 1:
             found = greedy_search(self.model, inputs, self.max_length, return_attention=attention,
-                                  no_repeat_ngram=self.no_repeat_ngram, shortlist=shortlist)
+                                  no_repeat_ngram=self.no_repeat_ngram, shortlist=shortlist,
+                                  min_rows=min_rows)
         else:
             return beam_search(self.model, inputs, self.max_length, self.beam_size,
                                self.length_penalty, return_attention=attention,
                                no_repeat_ngram=self.no_repeat_ngram, n_best=self.n_best,
-                               shortlist=shortlist)
+                               shortlist=shortlist, min_rows=min_rows)
         # One hypothesis per sentence: add the hypotheses axis.
         return tuple(ops.expand_dims(x, 1) for x in found)
 

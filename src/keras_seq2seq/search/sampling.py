@@ -12,6 +12,7 @@ from __future__ import annotations
 from keras import ops
 
 from keras_seq2seq.search.greedy import empty_sources
+from keras_seq2seq.search.compaction import MIN_ROWS
 from keras_seq2seq.search.loop import decode_loop
 from keras_seq2seq.text.vocabulary import BOS_ID, PAD_ID
 
@@ -51,7 +52,7 @@ def inverse_cdf_choice(probs, uniforms):
 
 def sample_search(model, source_ids, uniforms, max_length: int, temperature: float = 1.0,
                   top_k: int = 0, top_p: float = 1.0, return_attention: bool = False,
-                  no_repeat_ngram: int = 0):
+                  no_repeat_ngram: int = 0, min_rows: int = MIN_ROWS):
     """Decode a batch by sampling; `uniforms` is `batch x max_length` numbers in [0, 1).
 
     Returns `(ids, scores)` like greedy search (and the attention weights with
@@ -61,16 +62,17 @@ def sample_search(model, source_ids, uniforms, max_length: int, temperature: flo
     """
     state, source = model.encode(source_ids)
 
-    def choose(logits, step):
+    def choose(logits, step, constants):
         # <pad> and <bos> are never outputs; a hot sample could otherwise cut a sentence short.
         ids = ops.expand_dims(ops.arange(ops.shape(logits)[-1]), 0)  # 1 x vocab
         logits = ops.where((ids == PAD_ID) | (ids == BOS_ID), ops.full_like(logits, -1e9), logits)
         probs = filter_probabilities(logits, temperature, top_k, top_p)
-        return inverse_cdf_choice(probs, ops.take(uniforms, step, axis=1))
+        return inverse_cdf_choice(probs, ops.take(constants[1], step, axis=1))
 
     keep = 3 if return_attention else 2
-    return decode_loop(lambda tokens, state: model.decode_step(tokens, state, source)[:keep],
+    return decode_loop(lambda tokens, state, constants: model.decode_step(tokens, state, constants[0])[:keep],
                        state, ops.shape(source_ids)[0], max_length, choose,
                        finished=empty_sources(source_ids),
                        source_length=ops.shape(source_ids)[1] if return_attention else None,
-                       no_repeat_ngram=no_repeat_ngram)
+                       no_repeat_ngram=no_repeat_ngram, constants=(source, uniforms),
+                       min_rows=min_rows)
