@@ -52,19 +52,18 @@ def shrinking_while_loop(keep_going: Callable, advance: Callable, step, carried,
     Returns `(step, carried)` with `carried` at full size, in the original sentence order.
     """
     rows = ops.shape(finished(carried))[0]
-    sizes = phase_sizes(rows, min_rows)
     results = carried
     ids = ops.arange(rows, dtype="int32")
-    for phase, size in enumerate(sizes):
-        following = sizes[phase + 1] if phase + 1 < len(sizes) else 0
+
+    def body(step, carried, constants):
+        return step + 1, advance(step, carried, constants), constants
+
+    sizes = phase_sizes(rows, min_rows)
+    for following in [*sizes[1:], 0]:  # the next phase's size (0: this is the last)
 
         def not_done(step, carried, constants, following=following):
             going = ops.sum(ops.cast(ops.logical_not(finished(carried)), "int32"))
-            return ops.logical_and(ops.logical_and(keep_going(step, carried), going > 0),
-                                   going > following)
-
-        def body(step, carried, constants):
-            return step + 1, advance(step, carried, constants), constants
+            return ops.logical_and(keep_going(step, carried), going > following)
 
         step, carried, constants = ops.while_loop(not_done, body, (step, carried, constants))
         # Every sentence of this phase writes its state back; those still going write again later.
