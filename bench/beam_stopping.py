@@ -19,37 +19,26 @@ import argparse
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import decoding_runs  # noqa: E402
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", type=Path, required=True, help="a trained model directory")
-    parser.add_argument("--data", type=Path, required=True, help="TSV of sentence pairs (sources are decoded)")
-    parser.add_argument("--source-lang", help="source language of an Anki/Tatoeba TSV (e.g. spa)")
     parser.add_argument("--beam", type=int, default=5)
-    parser.add_argument("--sentences", type=int, default=1000)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--repeats", type=int, default=3)
+    decoding_runs.add_arguments(parser, repeats=3)
     args = parser.parse_args(argv)
 
-    from keras_seq2seq import Translator
-    from keras_seq2seq.data.corpus import read_corpus
-
-    translator = Translator.load(args.model)
-    sources = [pair.source for pair in read_corpus(args.data, source_lang=args.source_lang)][: args.sentences]
+    translator, sources = decoding_runs.load(args)
     searches = {"to the end": args.beam, "stop when settled": 1}
 
     def run(n_best: int) -> tuple[float, list[list[int]]]:
         generator = translator.generator(args.beam, n_best=n_best)
-        best: list[list[int]] = [[] for _ in sources]
-        started = time.perf_counter()
-        for i, (ids, _scores) in translator.generate_rows(sources, generator, args.batch_size):
-            best[i] = ids[0].tolist()
-        return time.perf_counter() - started, best
+        return decoding_runs.timed_pass(translator, sources, generator, args.batch_size)
 
     outputs = {name: run(n_best)[1] for name, n_best in searches.items()}  # compiles every shape
     seconds: dict[str, list[float]] = {name: [] for name in searches}

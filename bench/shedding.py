@@ -17,42 +17,32 @@ import argparse
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import decoding_runs  # noqa: E402
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", type=Path, required=True, help="a trained model directory")
-    parser.add_argument("--data", type=Path, required=True, help="TSV of sentence pairs (sources are decoded)")
-    parser.add_argument("--source-lang", help="source language of an Anki/Tatoeba TSV (e.g. spa)")
     parser.add_argument("--beam", default="1,5", help="comma-separated beam sizes (1: greedy)")
     parser.add_argument("--shortlist", type=int, default=0, help="score this many shortlisted words (0: all)")
-    parser.add_argument("--sentences", type=int, default=1000)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--repeats", type=int, default=5)
+    decoding_runs.add_arguments(parser, repeats=5)
     args = parser.parse_args(argv)
 
-    from keras_seq2seq import Translator
-    from keras_seq2seq.data.corpus import read_corpus
     from keras_seq2seq.search.generator import Generator
 
-    translator = Translator.load(args.model)
+    translator, sources = decoding_runs.load(args)
     if args.shortlist:
         translator.use_shortlist(args.shortlist)
-    sources = [pair.source for pair in read_corpus(args.data, source_lang=args.source_lang)][: args.sentences]
     print(f"{args.model}: {len(sources):,} sentences, batches of {args.batch_size}, shortlist "
           f"{args.shortlist or 'off'}, {args.repeats} timed repeats each (median)\n")
     print("| search | shedding | sentences/s | compile s |\n|---|---|---|---|")
 
     def run(generator) -> tuple[float, list[list[int]]]:
-        best: list[list[int]] = [[] for _ in sources]
-        started = time.perf_counter()
-        for i, (ids, _scores) in translator.generate_rows(sources, generator, args.batch_size):
-            best[i] = ids[0].tolist()
-        return time.perf_counter() - started, best
+        return decoding_runs.timed_pass(translator, sources, generator, args.batch_size)
 
     ratios, same, total = {}, 0, 0
     for beam in map(int, args.beam.split(",")):
