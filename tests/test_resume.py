@@ -221,7 +221,9 @@ def test_a_kill_while_saving_keeps_the_last_good_checkpoint(corpus, reference, t
 
 
 def test_torch_with_dropout_killed_and_resumed_ends_as_the_uninterrupted_run(corpus, tmp_path):
-    torch_run = {**corpus, "env": {**corpus["env"], "KERAS_BACKEND": "torch"}, "options": TORCH_OPTIONS}
+    # One thread each: two torch runs train side by side beside the other pytest worker.
+    torch_run = {**corpus, "env": {**corpus["env"], "KERAS_BACKEND": "torch", "OMP_NUM_THREADS": "1"},
+                 "options": TORCH_OPTIONS}
     # The uninterrupted run trains beside the one that is killed, to halve the wait.
     reference = _start(torch_run, tmp_path / "uninterrupted", tmp_path / "uninterrupted.log")
     out = tmp_path / "killed"

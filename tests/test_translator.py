@@ -88,16 +88,18 @@ def test_end_to_end_on_torch(tmp_path):
         "from keras_seq2seq.translator import Translator\n"
         "import keras, sys\n"
         "assert keras.backend.backend() == 'torch'\n"
-        "s = task_splits('dates', train=8000, dev=100, test=100, seed=0)\n"
+        "s = task_splits('dates', train=6000, dev=100, test=100, seed=0)\n"
         "t = Translator.train(s['train'], dev=s['dev'], preset='dates', out_dir=sys.argv[1], verbose=0, "
-        "epochs=10, units=128, embedding_dim=32, learning_rate=5e-3)\n"
+        "epochs=10, units=64, embedding_dim=32, learning_rate=1e-2)\n"
         "loaded = Translator.load(sys.argv[1])\n"
         "r = loaded.evaluate(s['test'])\n"
         "assert r['hypotheses'] == t.translate([p.source for p in s['test']])\n"
         "print('exact_match', r['exact_match'])\n"
-        "assert r['exact_match'] >= 0.7, r['exact_match']\n"
+        "assert r['exact_match'] >= 0.85, r['exact_match']\n"
     )
-    env = {**os.environ, "KERAS_BACKEND": "torch"}
+    # One thread: torch's recurrent loop runs in Python and gains little from a second one, while
+    # the pytest worker beside it (JAX) wants both cores; oversubscribed, this test took 4x longer.
+    env = {**os.environ, "KERAS_BACKEND": "torch", "OMP_NUM_THREADS": "1"}
     done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "m")], env=env,
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
