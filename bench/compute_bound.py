@@ -192,6 +192,38 @@ def step_seconds(model, batch, calls: int = 10) -> float:
     return statistics.median(times)
 
 
+def report_training(args, part: dict, peak: float, shapes_st, steps: dict, source: float, target: float) -> dict:
+    """Print the real step against the bound per measured shape and at the mean lengths; return the latter."""
+    print(f"{'lengths S x T':<22}{'step ms':>10}{'bound ms':>10}{'step tok/s':>12}{'bound tok/s':>13}"
+          f"{'step share':>12}{'bound share':>13}")
+    rows = [(f"{S} x {T}", S, T, statistics.median(steps[(S, T)])) for S, T in shapes_st]
+    # The mean lengths lie between the two measured shapes: the real step interpolated there.
+    (_, S0, T0, t0), (_, _, _, t1) = rows
+    between = ((source - S0) + (target - T0)) / 2
+    rows.append((f"{source:.2f} x {target:.2f}", source, target, t0 + (t1 - t0) * between))
+    for label, S, T, step in rows:
+        bound = S * part["source_token"] + T * part["target_token"] + part["adam"]
+        flops = useful_flops(args, S, T)
+        figures = {"step_tok_s": args.batch_size * T / step, "bound_tok_s": args.batch_size * T / bound,
+                   "step_share": flops / step / peak, "bound_share": flops / bound / peak}
+        print(f"{label:<22}{step * 1e3:>10.1f}{bound * 1e3:>10.1f}{figures['step_tok_s']:>12,.0f}"
+              f"{figures['bound_tok_s']:>13,.0f}{figures['step_share']:>12.2f}{figures['bound_share']:>13.2f}")
+    return figures  # the mean lengths' row
+
+
+def report_greedy(args, part: dict, source: float, output: float, whose: str) -> dict:
+    """Print and return the greedy sentences/s bound, full vocabulary and shortlist."""
+    print(f"\ngreedy decoding bound, batch {args.batch_size}: {source:.2f} source tokens, {output:.2f} "
+          f"output tokens (+<eos>, {whose}) per sentence")
+    greedy = {}
+    for name, label, key in (("full", "full vocabulary", "decode_token"),
+                             ("shortlist", f"shortlist {args.shortlist}", "decode_token_shortlist")):
+        batch = source * part["encode_token"] + output * part[key]
+        greedy[name] = args.batch_size / batch
+        print(f"  {label:<18} {batch * 1e3:6.1f} ms per batch  {greedy[name]:8,.0f} sentences/s")
+    return greedy
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     source, target = mean_lengths(args.data / "train.tsv")
@@ -219,32 +251,12 @@ def main(argv: list[str] | None = None) -> int:
     part = {k: statistics.median(p[k] for p in parts) for k in parts[0]}
     print(f"\nbound parts (medians): per source token {part['source_token'] * 1e3:.2f} ms, per target token "
           f"{part['target_token'] * 1e3:.2f} ms (whole batch), Adam {part['adam'] * 1e3:.1f} ms per step")
-    print(f"{'lengths S x T':<22}{'step ms':>10}{'bound ms':>10}{'step tok/s':>12}{'bound tok/s':>13}"
-          f"{'step share':>12}{'bound share':>13}")
-    rows = [(f"{S} x {T}", S, T, statistics.median(steps[(S, T)])) for S, T in shapes_st]
-    # The mean lengths lie between the two measured shapes: the real step interpolated there.
-    (_, S0, T0, t0), (_, _, _, t1) = rows
-    between = ((source - S0) + (target - T0)) / 2
-    rows.append((f"{source:.2f} x {target:.2f}", source, target, t0 + (t1 - t0) * between))
-    figures = {}
-    for label, S, T, step in rows:
-        bound = S * part["source_token"] + T * part["target_token"] + part["adam"]
-        flops = useful_flops(args, S, T)
-        figures = {"step_tok_s": args.batch_size * T / step, "bound_tok_s": args.batch_size * T / bound,
-                   "step_share": flops / step / peak, "bound_share": flops / bound / peak}
-        print(f"{label:<22}{step * 1e3:>10.1f}{bound * 1e3:>10.1f}{figures['step_tok_s']:>12,.0f}"
-              f"{figures['bound_tok_s']:>13,.0f}{figures['step_share']:>12.2f}{figures['bound_share']:>13.2f}")
-    print(f"\ngreedy decoding bound, batch {args.batch_size}: {test_source:.2f} source tokens, {output:.2f} "
-          f"output tokens (+<eos>{', the peer' + chr(39) + 's mean' if peer else ', the references'}) per sentence")
-    greedy = {}
-    for name, key in (("full vocabulary", "decode_token"), (f"shortlist {args.shortlist}", "decode_token_shortlist")):
-        batch = test_source * part["encode_token"] + output * part[key]
-        greedy[key] = args.batch_size / batch
-        print(f"  {name:<18} {batch * 1e3:6.1f} ms per batch  {greedy[key]:8,.0f} sentences/s")
-    line = (f"bound: peak_gflops={peak / 1e9:.0f} step_tok_s={figures['step_tok_s']:.0f} "
-            f"bound_tok_s={figures['bound_tok_s']:.0f} step_share={figures['step_share']:.2f} "
-            f"bound_share={figures['bound_share']:.2f} greedy_bound={greedy['decode_token']:.0f} "
-            f"greedy_shortlist_bound={greedy['decode_token_shortlist']:.0f}")
+    training = report_training(args, part, peak, shapes_st, steps, source, target)
+    greedy = report_greedy(args, part, test_source, output, "the peer's mean" if peer else "the references")
+    line = (f"bound: peak_gflops={peak / 1e9:.0f} step_tok_s={training['step_tok_s']:.0f} "
+            f"bound_tok_s={training['bound_tok_s']:.0f} step_share={training['step_share']:.2f} "
+            f"bound_share={training['bound_share']:.2f} greedy_bound={greedy['full']:.0f} "
+            f"greedy_shortlist_bound={greedy['shortlist']:.0f}")
     if peer:
         line += (f" peer_share={peer['peak_share']:.2f} share_for_1.5x={1.5 * peer['peak_share']:.2f}"
                  f" greedy_for_3x={3 * peer['greedy_sentences_per_second']:.0f}")

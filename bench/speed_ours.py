@@ -8,8 +8,8 @@ repeat), so that the peak RSS it reports (`resource.getrusage`) is this run's al
 
 Training goes through the library's own pipeline, `Translator.fit` (length-bucketed
 `TrainingBatches`, `Model.fit`, padded lengths in steps of 4 as the `tatoeba-*` presets use), for
-exactly `--steps` batches: one epoch over `steps x batch`
-training pairs (the vocabulary is built from the whole training file first). There is no step
+exactly `--steps` batches: one epoch over `steps x batch` training pairs (the vocabulary is built
+from the whole training file first). There is no step
 limit in `TrainSettings`, hence the one-epoch subset.
 
 Two training rates are recorded, both in real target tokens (words + `<eos>`, padding excluded)

@@ -193,10 +193,10 @@ PRESETS: dict[str, dict] = {
     },
     # Word-level Tatoeba pairs (e.g. ../shared/data/spa-eng): the core model, no attention.
     # Sized for a CPU: 256 units and batches of 128 keep the matrix products large and cheap.
-    # Lengths padded in steps of 4, not 8: on spa-eng at batches of 128, 17 training shapes
-    # instead of 9 (a few seconds of compiling each) for less padding: 2,644 against 2,400
-    # target tokens/s (bench/speed_ours.py, the std model, 300 steps, medians of 3, 2026-11-26).
-    # The default stays 8 for small tasks, where compiling dominates.
+    # All tatoeba-* presets pad lengths in steps of 4, not 8: on spa-eng at batches of 128, 17
+    # training shapes instead of 9 (a few seconds of compiling each) for less padding: 2,644
+    # against 2,400 target tokens/s (bench/speed_ours.py, the std model, 300 steps, medians of 3,
+    # 2026-11-26). The default stays 8 for small tasks, where compiling dominates.
     "tatoeba-word": {
         "text": {"min_freq": 2, "max_vocab": 16000},
         "model": {"embedding_dim": 256, "units": 256, "num_layers": 1, "dropout": 0.2},
