@@ -57,7 +57,10 @@ FAST_KINDS = {            # kind: weight in the fast clients' mix
     "single": 40, "list": 20, "oversized": 6, "malformed": 10, "invalid": 12, "too_long": 6,
     "unknown_model": 6}
 SLOW_KINDS = {"slow": 2, "stall_silent": 1, "stall_head": 1, "stall_body": 1}
-REUSE_SECONDS = 4.0       # a fast client reuses a connection idle this long at most (the server closes at 5)
+# A fast client reuses a connection idle this long at most: under the server's keep-alive (5 s)
+# and, as `run_chaos` applies it, half its head deadline (the next request head on a kept
+# connection must arrive within `--request-timeout` of the last response, or it is closed).
+REUSE_SECONDS = 4.0
 VALID_KINDS = ("single", "list", "slow")
 STALL_KINDS = ("stall_silent", "stall_head", "stall_body")
 # What each kind must get back; "closed" means the server closed the connection without a response.
@@ -163,6 +166,7 @@ async def run_chaos(url: str, pid: int, expected: dict[str, str], clients: int, 
     requests = Requests(sorted(expected), Limits())
     began = time.monotonic()
     deadline = began + seconds
+    reuse_seconds = min(REUSE_SECONDS, request_timeout / 2)
 
     async def watch_memory() -> None:
         while time.monotonic() < deadline:
@@ -183,7 +187,7 @@ async def run_chaos(url: str, pid: int, expected: dict[str, str], clients: int, 
                 continue
             if kind in ("single", "list"):
                 texts = requests.valid(kind, rng)
-                if connection is not None and time.monotonic() - last_used > REUSE_SECONDS:
+                if connection is not None and time.monotonic() - last_used > reuse_seconds:
                     connection[1].close()  # as HTTP clients do, rather than race the server's close
                     connection = None
                 if connection is None:
