@@ -40,6 +40,7 @@ import keras_seq2seq  # noqa: F401  first: JAX by default and the allocator sett
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from speed_data import flops_per_target_token  # noqa: E402
 from speed_ours import matmul_peak, read_tsv  # noqa: E402
 
 ALL_STEPS_ROWS = 8  # the all-steps products are timed at batch x 8 rows and scaled per token
@@ -157,8 +158,9 @@ def bound_parts(args, shapes: list[tuple[int, ...]]) -> dict:
 
 def useful_flops(args, source: float, target: float) -> float:
     """bench/speed_data.py's useful training FLOPs of one batch (std: no attention)."""
-    E, H, V = args.embedding, args.units, args.vocab
-    return 3 * args.batch_size * (source * 8 * H * (E + H) + target * (8 * H * (E + H) + 2 * H * V))
+    lengths = {"source_tokens": source, "target_tokens": target, "source_x_target": source * target}
+    per_token = flops_per_target_token(lengths, False, args.embedding, args.units, args.vocab)
+    return per_token * target * args.batch_size
 
 
 def build_step(args, shapes_st: list[tuple[int, int]]):

@@ -37,6 +37,7 @@ import time
 from pathlib import Path
 
 import keras_seq2seq  # noqa: E402,F401  first: JAX by default, and the allocator settings (allocator.py)
+from keras_seq2seq.config import preset
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -55,9 +56,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--shortlist", type=int, default=2048,
                         help="also decode with a vocabulary shortlist of this size (0: not)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--length-step", type=int, default=4,
-                        help="padded source lengths are multiples of this (targets: of half); 4 as in "
-                             "the tatoeba-* presets, our best pipeline for real corpora")
+    parser.add_argument("--length-step", type=int, default=preset("tatoeba-word").train.length_step,
+                        help="padded source lengths are multiples of this (targets: of half); default: "
+                             "the tatoeba-* presets' step, our best pipeline for real corpora")
     parser.add_argument("--matmul", action="store_true", help="only measure the float32 matmul peak")
     return parser.parse_args(argv)
 
