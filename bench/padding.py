@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 
 from keras_seq2seq.data.batching import TrainingBatches  # noqa: E402
 from keras_seq2seq.data.corpus import read_corpus  # noqa: E402
-from keras_seq2seq.text.tokenizers import tokenizer_from_config  # noqa: E402
+from keras_seq2seq.text.factory import tokenizer_from_config  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

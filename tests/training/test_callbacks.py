@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from keras_seq2seq import Translator, task_splits
-from keras_seq2seq.callbacks import DevSelection, NanGuard, TensorBoardLog, Warmup
-from keras_seq2seq.training import TrainingDiverged, raise_diverged
+from keras_seq2seq.training.callbacks import DevSelection, NanGuard, TensorBoardLog, Warmup
+from keras_seq2seq.training import TrainingDiverged
+from keras_seq2seq.training.loop import raise_diverged
 
 
 def _compiled_model(learning_rate=0.1):
@@ -19,7 +20,7 @@ def _compiled_model(learning_rate=0.1):
 
 
 class _Holder:
-    """Stands in for a Translator where only `info` is touched (no out_dir, no decoding)."""
+    """Stands in for a model bundle where only `info` is touched (no out_dir, no decoding)."""
 
     def __init__(self):
         self.info = {}
@@ -31,7 +32,7 @@ def _lr(model) -> float:
 
 def test_loss_selection_lowers_the_rate_on_a_plateau_and_stops_after_patience():
     model = _compiled_model(0.1)
-    selection = DevSelection(_Holder(), None, "loss", patience=3, plateau_patience=2,
+    selection = DevSelection(_Holder(), None, None, "loss", patience=3, plateau_patience=2,
                              plateau_factor=0.5, verbose=0)
     selection.set_model(model)
     selection.on_train_begin()
@@ -47,7 +48,7 @@ def test_loss_selection_lowers_the_rate_on_a_plateau_and_stops_after_patience():
 
 def test_the_best_weights_are_put_back_at_the_end():
     model = _compiled_model()
-    selection = DevSelection(_Holder(), None, "loss", verbose=0)
+    selection = DevSelection(_Holder(), None, None, "loss", verbose=0)
     selection.set_model(model)
     selection.on_train_begin()
     selection.on_epoch_end(0, {"loss": 0.5})

@@ -11,8 +11,9 @@ import keras
 import numpy as np
 import pytest
 
-from keras_seq2seq import Translator, checkpoint
-from keras_seq2seq.callbacks import NanGuard
+from keras_seq2seq import Translator
+from keras_seq2seq.training import checkpoint
+from keras_seq2seq.training.callbacks import NanGuard
 from keras_seq2seq.cli import main
 from keras_seq2seq.config import preset
 from keras_seq2seq.data.batching import TrainingBatches

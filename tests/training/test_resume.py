@@ -34,7 +34,7 @@ import numpy as np
 import pytest
 
 from keras_seq2seq import task_splits
-from keras_seq2seq.checkpoint import CHECKPOINT_DIR, TRAINER_FILE
+from keras_seq2seq.training.checkpoint import CHECKPOINT_DIR, TRAINER_FILE
 from keras_seq2seq.cli import main
 
 KILL_SEED = 6           # chooses the kill points: the same ones in every CI run
@@ -53,7 +53,7 @@ TORCH_OPTIONS = [*OPTIONS, "--epochs", "2"]  # the last --epochs wins
 PAUSING_MAIN = """
 import os, sys, time
 from pathlib import Path
-from keras_seq2seq import checkpoint
+from keras_seq2seq.training import checkpoint
 from keras_seq2seq.cli import main
 pause_at, where, flag = int(os.environ["PAUSE_AT_SAVE"]), os.environ["PAUSE_WHERE"], os.environ["PAUSED_FLAG"]
 publish, saves = checkpoint._publish, 0

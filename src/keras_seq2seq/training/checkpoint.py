@@ -35,13 +35,16 @@ from typing import TYPE_CHECKING, Callable
 import keras
 import numpy as np
 
-from keras_seq2seq import artifacts
+from keras_seq2seq.artifacts import load_bundle, save_bundle
+from keras_seq2seq.bundle import ModelBundle
+from keras_seq2seq.data.training_data import training_data
 from keras_seq2seq.errors import ConfigError, ModelFileError, Seq2SeqError
+from keras_seq2seq.files import fsync_dir, fsync_tree
+from keras_seq2seq.model_archive import MODEL_FILE
 
 if TYPE_CHECKING:
     from keras_seq2seq.config import Settings
     from keras_seq2seq.data.batching import TrainingBatches
-    from keras_seq2seq.translator import Translator
 
 CHECKPOINT_DIR = "checkpoint"
 TRAINER_FILE = "trainer.json"
@@ -57,11 +60,11 @@ RESTART_HINT = "pass --restart (Python: resume=False) to discard it and start ov
 
 @dataclass
 class Checkpoint:
-    """A checkpoint read back: the translator it holds, and the training state around it."""
+    """A checkpoint read back: the model bundle it holds, and the training state around it."""
 
     path: Path
     trainer: dict                  # trainer.json
-    translator: "Translator"       # vocabularies, settings and the weights at the checkpoint
+    bundle: ModelBundle            # vocabularies, settings and the weights at the checkpoint
     arrays: dict[str, np.ndarray]  # state.npz
     changed: dict = field(default_factory=dict)  # setting -> (at the checkpoint, now)
 
@@ -81,7 +84,7 @@ class Checkpoint:
         """After `compile`: weights and optimizer state from model.keras, then the seed states."""
         model.optimizer.build(model.trainable_variables)
         try:
-            model.load_weights(self.path / artifacts.MODEL_FILE)
+            model.load_weights(self.path / MODEL_FILE)
         except Exception as error:  # noqa: BLE001  h5/zip/shape errors come in many types
             raise ModelFileError(f"{self.path}: cannot restore the optimizer state ({error}); {RESTART_HINT}") from None
         _assign(model.non_trainable_variables, self._numbered("non_trainable"), f"{self.path}: its seed states")
@@ -119,18 +122,18 @@ def _assign(variables: list, values: list[np.ndarray], what: str) -> None:
 # ------------------------------------------------------------------------------ writing
 
 
-def save(out_dir: Path, translator: "Translator", trainer: dict, arrays: dict[str, np.ndarray]) -> None:
+def save(out_dir: Path, bundle: ModelBundle, trainer: dict, arrays: dict[str, np.ndarray]) -> None:
     """Write a whole checkpoint next to the best model in `out_dir`, replacing the last one."""
     out_dir = Path(out_dir)
     recover(out_dir)
     try:
         scratch = Path(tempfile.mkdtemp(prefix=_SCRATCH_PREFIX, dir=out_dir))
         try:
-            translator.save(scratch)
+            save_bundle(bundle, scratch)
             np.savez(scratch / STATE_FILE, **arrays)
             trainer = {"format": FORMAT, "format_version": FORMAT_VERSION, **trainer}
             (scratch / TRAINER_FILE).write_text(json.dumps(trainer, indent=1) + "\n", encoding="utf-8")
-            _fsync_tree(scratch)
+            fsync_tree(scratch)
             _publish(scratch, out_dir)
         except BaseException:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -148,7 +151,7 @@ def _publish(scratch: Path, out_dir: Path) -> None:
     if final.exists():
         os.replace(final, old)
     os.replace(scratch, final)
-    _fsync_dir(out_dir)
+    fsync_dir(out_dir)
     shutil.rmtree(old, ignore_errors=True)
 
 
@@ -173,28 +176,6 @@ def remove(out_dir: Path) -> None:
         os.replace(final, trash / CHECKPOINT_DIR)
         shutil.rmtree(trash, ignore_errors=True)
     shutil.rmtree(Path(out_dir) / _OLD_DIR, ignore_errors=True)
-
-
-def _fsync_tree(directory: Path) -> None:
-    """Flush the files to disk, so a power cut after the rename cannot leave them empty."""
-    for path in directory.iterdir():
-        if path.is_file():
-            with open(path, "rb") as handle:
-                os.fsync(handle.fileno())
-    _fsync_dir(directory)
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # directories cannot be opened on some systems (Windows)
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def check_writable(directory: Path, needed_bytes: int = 0) -> None:
@@ -254,12 +235,12 @@ def find(out_dir: Path, resume: bool | None, requested: "Settings", train: list,
         if found.trainer.get("data", {}).get("train" if side == "training" else "dev") != fingerprint(pairs):
             raise ConfigError(f"{path}: the unfinished run there was trained with different {side} data; "
                               f"give the same data to resume it, or {RESTART_HINT}")
-    blocking, found.changed = compare_settings(found.translator.settings, requested)
+    blocking, found.changed = compare_settings(found.bundle.settings, requested)
     if blocking:
         raise ConfigError(f"{path}: the unfinished run there has other settings ({'; '.join(blocking[:5])}); "
                           f"give the same options to resume it, or {RESTART_HINT}")
     for name, (_, now) in found.changed.items():
-        setattr(found.translator.settings.train, name, now)
+        setattr(found.bundle.settings.train, name, now)
     changes = "".join(f"; {name} {was!r} → {now!r}" for name, (was, now) in found.changed.items())
     print(f"resuming the unfinished run in {out_dir} from its checkpoint at {found.describe()}{changes}",
           file=sys.stderr)
@@ -267,8 +248,6 @@ def find(out_dir: Path, resume: bool | None, requested: "Settings", train: list,
 
 
 def load(path: Path) -> Checkpoint:
-    from keras_seq2seq.translator import Translator
-
     path = Path(path)
     try:
         trainer = json.loads((path / TRAINER_FILE).read_text(encoding="utf-8"))
@@ -279,10 +258,10 @@ def load(path: Path) -> Checkpoint:
                              f"this keras-seq2seq reads {FORMAT_VERSION}")
         with np.load(path / STATE_FILE, allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}
-        translator = Translator.load(path)
+        bundle = load_bundle(path)
     except (OSError, ValueError, RecursionError, ModelFileError) as error:
         raise ModelFileError(f"{path}: cannot resume from this checkpoint ({error}); {RESTART_HINT}") from None
-    return Checkpoint(path, trainer, translator, arrays)
+    return Checkpoint(path, trainer, bundle, arrays)
 
 
 def compare_settings(saved: "Settings", requested: "Settings") -> tuple[list[str], dict]:
@@ -311,21 +290,9 @@ def compare_settings(saved: "Settings", requested: "Settings") -> tuple[list[str
     return blocking, allowed
 
 
-def fingerprint(pairs: list | None) -> str | None:
-    """A digest of the pairs in order: a resumed run must see the very data it started with."""
-    if pairs is None:
-        return None
-    if hasattr(pairs, "fingerprint"):  # a streamed corpus (data/streaming.py) digests itself as it is scanned
-        return pairs.fingerprint
-    digest = hashlib.sha256()
-    for pair in pairs:
-        digest.update(pair_bytes(pair))
-    return digest.hexdigest()
-
-
-def pair_bytes(pair) -> bytes:
-    """How one pair enters a fingerprint (the source length first, so no two pairs read alike)."""
-    return f"{len(pair.source)}:{pair.source}\t{pair.target}\n".encode("utf-8", "surrogatepass")
+def fingerprint(data) -> str | None:
+    """A digest of the training or dev data in order (`TrainingData.fingerprint`); None for none."""
+    return None if data is None else training_data(data).fingerprint
 
 
 # ------------------------------------------------------------------------------ during training

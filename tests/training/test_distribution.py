@@ -25,7 +25,8 @@ import keras
 import numpy as np
 import pytest
 
-from keras_seq2seq import Translator, distribution
+from keras_seq2seq import Translator
+from keras_seq2seq.training import distribution
 from keras_seq2seq.cli import main
 from keras_seq2seq.errors import ConfigError
 

@@ -14,8 +14,13 @@ from pathlib import Path
 
 import keras
 
+from keras_seq2seq import metrics
+from keras_seq2seq.artifacts import save_bundle
+from keras_seq2seq.bundle import ModelBundle
 from keras_seq2seq.data.batching import TrainingBatches
 from keras_seq2seq.errors import Seq2SeqError
+from keras_seq2seq.generation import Generation
+from keras_seq2seq.search.options import SearchOptions
 
 
 class TrainingDiverged(Seq2SeqError):
@@ -43,11 +48,12 @@ class DevSelection(StepCounter):
     run calls `fit` more than once); `state()`/`restore()` carry the rest over to a resumed run.
     """
 
-    def __init__(self, translator, dev, monitor: str, every_steps: int = 0, patience: int = 0,
-                 plateau_patience: int = 0, plateau_factor: float = 0.5, min_learning_rate: float = 1e-5,
-                 out_dir: Path | None = None, verbose: int = 1):
+    def __init__(self, bundle: ModelBundle, generation: Generation, dev, monitor: str, every_steps: int = 0,
+                 patience: int = 0, plateau_patience: int = 0, plateau_factor: float = 0.5,
+                 min_learning_rate: float = 1e-5, out_dir: Path | None = None, verbose: int = 1):
         super().__init__()
-        self.translator = translator
+        self.bundle = bundle
+        self.generation = generation
         self.dev = dev
         self.monitor = monitor
         self.decodes = monitor in ("bleu", "chrf")
@@ -112,8 +118,11 @@ class DevSelection(StepCounter):
     # ------------------------------------------------------------------ what to do
     def _decode_dev(self) -> dict:
         self.model  # noqa: B018 -- under JAX this puts the weights being trained back on the layers
-        result = self.translator.evaluate(self.dev)
-        return {"val_bleu": result["bleu"], "val_chrf": result["chrf"]}
+        # Greedy, detokenised and scored exactly as `Translator.evaluate` scores a test set.
+        best = self.generation.n_best([pair.source for pair in self.dev], SearchOptions())
+        scores = metrics.score([outputs[0][0] for outputs in best], [pair.target for pair in self.dev],
+                               self.bundle.target_tokenizer.tokenize)
+        return {"val_bleu": scores["bleu"], "val_chrf": scores["chrf"]}
 
     def _judge(self, scores: dict, epoch: int, step: int) -> None:
         key = f"val_{self.monitor}" if self.decodes else self.monitor
@@ -124,9 +133,9 @@ class DevSelection(StepCounter):
             self.best, self._bad, self._plateau_bad = value, 0, 0
             self.best_at = {"epoch": epoch, "step": step, **{k: float(v) for k, v in scores.items()}}
             self.best_weights = self.model.get_weights()
-            self.translator.info["checkpoint"] = dict(self.best_at)
+            self.bundle.info["checkpoint"] = dict(self.best_at)
             if self.out_dir is not None:
-                self.translator.save(self.out_dir)
+                save_bundle(self.bundle, self.out_dir)
             return
         self._bad += 1
         self._plateau_bad += 1
@@ -275,6 +284,20 @@ class TimeBudget(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         if time.perf_counter() - self._start > self.seconds:
+            self.model.stop_training = True
+
+
+class StepLimit(StepCounter):
+    """Stops training after `steps` optimizer steps in all (a resumed run counts its earlier
+    steps too): a run of fixed length, e.g. for a benchmark."""
+
+    def __init__(self, steps: int):
+        super().__init__()
+        self.steps = steps
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._step += 1
+        if self._step >= self.steps:
             self.model.stop_training = True
 
 

@@ -12,8 +12,8 @@ the floating-point sums changes (each device sums its own rows, then the partial
 added), so losses agree with a one-device run to rounding, not bit for bit.
 
 Keras lays a variable out on the devices when the variable is created, so the distribution has
-to be active before the model and optimizer exist. A translator arrives here with a model made
-on one device (by `Translator.create`, `Translator.load` or a training checkpoint); `data_parallel`
+to be active before the model and optimizer exist. A bundle arrives here with a model made on one
+device (by the builder, by loading a model directory or a training checkpoint); `data_parallel`
 rebuilds that model inside the distribution's scope and copies every variable into it. The copy
 also means one seed gives the same initial weights with any number of devices.
 
@@ -25,14 +25,12 @@ On one CPU, XLA can pretend to have several devices; the flag must be set before
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
 import keras
 
+from keras_seq2seq.bundle import ModelBundle
 from keras_seq2seq.errors import ConfigError
-
-if TYPE_CHECKING:
-    from keras_seq2seq.translator import Translator
 
 VIRTUAL_DEVICES_FLAG = "XLA_FLAGS=--xla_force_host_platform_device_count"
 
@@ -58,25 +56,24 @@ def choose_devices(devices: int, batch_size: int) -> list[str]:
 
 
 @contextlib.contextmanager
-def data_parallel(translator: "Translator") -> Iterator[keras.distribution.Distribution | None]:
-    """Train `translator` on `translator.settings.train.devices` devices within this block.
+def data_parallel(bundle: ModelBundle) -> Iterator[keras.distribution.Distribution | None]:
+    """Train `bundle`'s model on `bundle.settings.train.devices` devices within this block.
 
     With one device this does nothing (yields None). With more, it checks the devices, makes a
-    `DataParallel` distribution current, replaces `translator.model` by a copy built inside it
+    `DataParallel` distribution current, replaces `bundle.model` by a copy built inside it
     (same weights; the optimizer comes later, with `compile`), and yields the distribution.
     Fitting, dev evaluation and saving inside the block run on all the devices; the
     distribution is unset when the block ends, and the model stays replicated (generation
     outside the block still works: it runs the same program on every device).
     """
-    settings = translator.settings.train
+    settings = bundle.settings.train
     if settings.devices == 1:
         yield None
         return
     devices = choose_devices(settings.devices, settings.batch_size)
     distribution = keras.distribution.DataParallel(devices=devices)
     with distribution.scope():
-        translator.model = rebuilt(translator.model)
-        translator._generators.clear()  # they hold the old model
+        bundle.model = rebuilt(bundle.model)  # generators made before this block hold the old model
         yield distribution
 
 
