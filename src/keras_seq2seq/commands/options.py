@@ -10,6 +10,7 @@ Nothing here imports Keras: `seq2seq --help` stays fast.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
 from keras_seq2seq.data.corpus import FORMATS
@@ -154,9 +155,11 @@ def search_options(args, one: str = "output per input"):
                              seed=getattr(args, "seed", 0) or 0, no_repeat_ngram=getattr(args, "no_repeat_ngram", 0),
                              shortlist=getattr(args, "shortlist", 0), replace_unk=getattr(args, "replace_unk", False))
     except InvalidOption as error:
-        raise Seq2SeqError(f"{flag(error.field)} {error.problem}") from None
+        problem = re.sub(r"\b(beam_size|n_best|sampling|no_repeat_ngram|top_p|top_k|length_penalty)\b",
+                         lambda name: flag(name.group(1)), error.problem)
+        raise Seq2SeqError(f"{flag(error.field)} {problem}") from None
 
 
 def flag(field: str) -> str:
-    """The command-line flag of a search option (`top_p` -> `--top-p`)."""
-    return {"n_best": "--n-best", "sampling": "--sample"}.get(field, "--" + field.replace("_", "-"))
+    """The command-line flag of a search option (`top_p` -> `--top-p`, `sampling` -> `--sample`)."""
+    return "--sample" if field == "sampling" else "--" + field.replace("_", "-")

@@ -54,7 +54,7 @@ class Sampling:
 
     def __post_init__(self):
         if not (_is_number(self.temperature) and math.isfinite(self.temperature) and self.temperature > 0):
-            raise InvalidOption("temperature", f"must be a number > 0, got {self.temperature!r}")
+            raise InvalidOption("temperature", f"must be > 0, got {self.temperature!r}")
         if not _is_whole(self.top_k) or self.top_k < 0:
             raise InvalidOption("top_k", f"must be a whole number >= 0 (0: no limit), got {self.top_k!r}")
         if not (_is_number(self.top_p) and 0 < self.top_p <= 1):
@@ -112,7 +112,7 @@ class SearchOptions:
         if not _is_whole(self.beam_size) or self.beam_size < 1:
             raise InvalidOption("beam_size", f"must be a whole number >= 1, got {self.beam_size!r}")
         if not _is_whole(self.n_best) or not 1 <= self.n_best <= self.beam_size:
-            raise InvalidOption("n_best", f"must be between 1 and the beam size ({self.beam_size}), got {self.n_best!r}")
+            raise InvalidOption("n_best", f"must be between 1 and beam_size ({self.beam_size}), got {self.n_best!r}")
         if not (_is_number(self.length_penalty) and 0 <= self.length_penalty <= MAX_LENGTH_PENALTY):
             raise InvalidOption("length_penalty", f"must be a number in [0, {MAX_LENGTH_PENALTY:g}], "
                                                   f"got {self.length_penalty!r}")

@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from keras_seq2seq.errors import ConfigError
+
 
 # Scripts written without spaces between words: one token per character in word mode.
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff01-\uff60"
