@@ -8,9 +8,13 @@ same splits and scores it the same way (sacrebleu defaults: 13a, cased, raw refe
     python bench/opennmt_peer.py --data-dir ../shared/data --pair spa-eng --minutes 30 \
         --work bench/peers/runs/spa-eng [--json peer.json] [--train-limit 5000]
 
+With `--source-lang eng` the direction turns: English source, the other language the target
+(e.g. English → Chinese on cmn-eng). Chinese output is scored with sacrebleu's tokenize="zh".
+
 How: it makes (once; a stamp file skips it next time) a venv at bench/peers/opennmt-venv with
 pinned packages, then runs itself again inside it. There it Moses-tokenises the TSV splits
-(column 1 = source, column 0 = English target; Chinese source split into characters), runs
+(column 1 = source, column 0 = English target, or the other way round; Chinese, on either side,
+split into characters: the usual recipe for a corpus this small, which no segmenter helps), runs
 onmt_build_vocab and onmt_train (no time limit exists, so it saves a checkpoint every
 --save-steps steps and is killed when the budget ends; the newest whole checkpoint is used),
 translates the test source with beam 5 and greedy search, detokenises and scores. Decoding speed
@@ -60,6 +64,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="folder of <pair>/{train,dev,test}.tsv")
     parser.add_argument("--pair", default="spa-eng", help="language pair folder, e.g. spa-eng")
     parser.add_argument("--minutes", type=float, default=30.0, help="training wall-clock budget")
+    parser.add_argument("--source-lang", help="source language (default: the pair's first; eng: English → "
+                                              "the other language)")
     parser.add_argument("--work", type=Path, help="work folder (default bench/peers/runs/<pair>)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     parser.add_argument("--train-limit", type=int, help="use only the first N training lines (smoke tests)")
@@ -87,14 +93,16 @@ def ensure_venv() -> Path:
     return python
 
 
-def read_pairs(path: Path, limit: int | None = None) -> list[tuple[str, str]]:
-    """(source, English) from a TSV: column 1 and column 0; extra columns are ignored."""
+def read_pairs(path: Path, limit: int | None = None, english_source: bool = False) -> list[tuple[str, str]]:
+    """(source, target) from a TSV: columns 1 and 0 (English target), or 0 and 1 with
+    `english_source`; extra columns are ignored."""
     pairs = []
     with open(path, encoding="utf-8") as handle:
         for line in handle:
             cols = line.rstrip("\n").split("\t")
             if len(cols) >= 2:
-                pairs.append((cols[1].strip(), cols[0].strip()))
+                source, target = cols[1].strip(), cols[0].strip()
+                pairs.append((target, source) if english_source else (source, target))
             if limit and len(pairs) >= limit:
                 break
     return pairs
@@ -210,28 +218,42 @@ def translate(model: Path, src: Path, out: Path, beam: int) -> float:
     return float(found.group(1)) if found and float(found.group(1)) > 0 else wall
 
 
-def detokenise(path: Path) -> list[str]:
-    """English Moses detokenisation of a tokenised output file, one string a line."""
+def detokenise(path: Path, lang: str = "eng") -> list[str]:
+    """Moses detokenisation of a tokenised output file, one string a line (characters joined
+    back for a language split into characters)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    if lang in CHAR_LANGS:
+        return ["".join(line.split()) for line in lines]
     from sacremoses import MosesDetokenizer
-    moses = MosesDetokenizer(lang="en")
-    return [moses.detokenize(line.split()) for line in path.read_text(encoding="utf-8").splitlines()]
+    moses = MosesDetokenizer(lang=MOSES_LANG.get(lang, "en"))
+    return [moses.detokenize(line.split()) for line in lines]
 
 
-def score(hypotheses: list[str], references: list[str]) -> tuple[float, float]:
-    """Corpus BLEU and chrF with sacrebleu defaults (13a, cased)."""
+def score(hypotheses: list[str], references: list[str], lang: str = "eng") -> tuple[float, float]:
+    """Corpus BLEU and chrF with sacrebleu defaults (13a, cased; tokenize="zh" for Chinese)."""
     import sacrebleu
-    return (sacrebleu.corpus_bleu(hypotheses, [references]).score,
+    tokenize = "zh" if lang in CHAR_LANGS else "13a"
+    return (sacrebleu.corpus_bleu(hypotheses, [references], tokenize=tokenize).score,
             sacrebleu.corpus_chrf(hypotheses, [references]).score)
+
+
+def languages(args: argparse.Namespace) -> tuple[str, str]:
+    """(source, target) Tatoeba codes: the pair's other language and English, or the reverse."""
+    other = args.pair.split("-")[0]
+    source = args.source_lang or other
+    return source, (other if source == "eng" else "eng")
 
 
 def prepare(args: argparse.Namespace, pair_dir: Path, work: Path):
     """Tokenised train/test files and a fresh config in `work`; return (config, test source, test pairs)."""
-    src_tok, tgt_tok = tokenizer(args.pair.split("-")[0]), tokenizer("eng")
+    source_lang, target_lang = languages(args)
+    src_tok, tgt_tok = tokenizer(source_lang), tokenizer(target_lang)
     work.mkdir(parents=True, exist_ok=True)
     for old in work.glob("model_step_*.pt"):
         old.unlink()
-    train_pairs = read_pairs(pair_dir / "train.tsv", args.train_limit)
-    test_pairs = read_pairs(pair_dir / "test.tsv")
+    english_source = source_lang == "eng"
+    train_pairs = read_pairs(pair_dir / "train.tsv", args.train_limit, english_source)
+    test_pairs = read_pairs(pair_dir / "test.tsv", english_source=english_source)
     train = write_tokenised(train_pairs, src_tok, tgt_tok, work / "train")
     test_src, _ = write_tokenised(test_pairs, src_tok, tgt_tok, work / "test")
     print(f"opennmt-peer: {len(train_pairs):,} training pairs, {len(test_pairs):,} test pairs in {work}",
@@ -260,10 +282,12 @@ def benchmark(args: argparse.Namespace, pair_dir: Path, work: Path) -> dict:
     beam_s = translate(model, test_src, work / "test.beam5.txt", beam=5)
     greedy_s = translate(model, test_src, work / "test.greedy.txt", beam=1)
     refs = [t for _, t in test_pairs]
-    bleu, chrf = score(detokenise(work / "test.beam5.txt"), refs)
-    greedy_bleu, _ = score(detokenise(work / "test.greedy.txt"), refs)
+    source_lang, target_lang = languages(args)
+    bleu, chrf = score(detokenise(work / "test.beam5.txt", target_lang), refs, target_lang)
+    greedy_bleu, _ = score(detokenise(work / "test.greedy.txt", target_lang), refs, target_lang)
     return {
-        "name": "opennmt-py", "pair": args.pair, "bleu": round(bleu, 1), "chrf": round(chrf, 1),
+        "name": "opennmt-py", "pair": args.pair, "direction": f"{source_lang}-{target_lang}",
+        "bleu": round(bleu, 1), "chrf": round(chrf, 1),
         "greedy_bleu": round(greedy_bleu, 1),
         "train_tokens_per_second": round(statistics.median(rates)) if rates else 0,
         "beam_sentences_per_second": round(len(test_pairs) / beam_s),
@@ -305,7 +329,8 @@ def main(argv: list[str] | None = None) -> int:
             print(error, file=sys.stderr)
             return 2
         return subprocess.run([str(python), str(Path(__file__).resolve()), *argv]).returncode
-    work = args.work or HERE / "peers" / "runs" / args.pair
+    work = args.work or HERE / "peers" / "runs" / (args.pair if not args.source_lang else
+                                                   f"{args.pair}-from-{args.source_lang}")
     report(benchmark(args, pair_dir, work.resolve()), args.json)
     return 0
 

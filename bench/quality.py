@@ -3,12 +3,16 @@
     python bench/quality.py                       # spa→eng, 20 minutes, preset tatoeba-word
     python bench/quality.py --pair cmn-eng --minutes 10 --source-tokenizer char
     python bench/quality.py --model runs/spa-eng --data ../shared/data/spa-eng/test.tsv
+    python bench/quality.py --pair cmn-eng --minutes 30 --peer                   # Chinese → English
+    python bench/quality.py --pair cmn-eng --source-lang eng --minutes 30 --peer # English → Chinese
 
 Reads `../shared/data/<pair>/{train,dev,test}.tsv` (Tatoeba, English first; the other language is
-the source). Prints BLEU and chrF (sacrebleu defaults: 13a, cased, raw references), training
-target tokens/s and decoding sentences/s; the last line is machine-readable:
+the source, or the target with `--source-lang eng`). Prints BLEU and chrF (sacrebleu defaults: 13a,
+cased, raw references; Chinese output with tokenize="zh", signatures printed), training target
+tokens/s and decoding sentences/s. Chinese directions default to their presets (tatoeba-zh-en,
+tatoeba-en-zh). The last line is machine-readable:
 
-    quality: pair=spa-eng bleu=30.1 chrf=50.2 minutes=20
+    quality: pair=spa-eng direction=es-en bleu=30.1 chrf=50.2 minutes=20
 """
 
 from __future__ import annotations
@@ -24,8 +28,14 @@ from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
+from keras_seq2seq.config import TOKENIZER_KINDS  # noqa: E402 (light: no Keras)
+from keras_seq2seq.text.scripts import CONVERSIONS  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data"
+# Tatoeba's language codes as the two-letter codes a direction is named with (zh-en, en-zh).
+SHORT_CODES = {"cmn": "zh", "eng": "en", "spa": "es", "fra": "fr", "deu": "de", "ita": "it", "jpn": "ja"}
+CHINESE_PRESETS = {("cmn", "eng"): "tatoeba-zh-en", ("eng", "cmn"): "tatoeba-en-zh"}
 
 
 def main() -> int:
@@ -34,13 +44,20 @@ def main() -> int:
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA, help="folder of <pair>/ splits")
     parser.add_argument("--pair", default="spa-eng", help="language pair folder, e.g. spa-eng, cmn-eng")
     parser.add_argument("--minutes", type=float, default=20.0, help="training time budget")
-    parser.add_argument("--preset", default="tatoeba-word", help="keras-seq2seq preset")
-    parser.add_argument("--source-tokenizer", choices=("char", "word"), help="override the source tokeniser")
+    parser.add_argument("--preset", help="keras-seq2seq preset (default: tatoeba-zh-en or tatoeba-en-zh "
+                                         "for Chinese directions, else tatoeba-word)")
+    parser.add_argument("--source-tokenizer", choices=TOKENIZER_KINDS, help="override the source tokeniser")
+    parser.add_argument("--target-tokenizer", choices=TOKENIZER_KINDS, help="override the target tokeniser")
+    parser.add_argument("--convert", choices=(*CONVERSIONS, "none"),
+                        help="override the Chinese side's script conversion (OpenCC), e.g. t2s; none: off")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="override any other setting, e.g. --set units=384 (JSON values)")
     parser.add_argument("--epochs", type=int, default=100, help="most epochs (the time budget usually ends first)")
     parser.add_argument("--out", type=Path, help="model directory (default runs/quality-<pair>)")
     parser.add_argument("--model", type=Path, help="score this trained model instead of training")
     parser.add_argument("--data", type=Path, help="with --model: the TSV to score (default: the pair's test.tsv)")
-    parser.add_argument("--source-lang", help="with --model --data: source language of the TSV (default from --pair)")
+    parser.add_argument("--source-lang", help="source language of the TSVs (default: the pair's first; eng: "
+                                              "English → the other language)")
     parser.add_argument("--beam-size", type=int, default=5, help="beam for the headline scores (greedy is reported too)")
     parser.add_argument("--length-penalty", type=float, default=0.0, help="GNMT length penalty alpha")
     parser.add_argument("--shortlist", type=int, default=0, metavar="SIZE",
@@ -52,7 +69,11 @@ def main() -> int:
     from keras_seq2seq import Translator
     from keras_seq2seq.data.corpus import read_corpus
 
-    source_lang = args.source_lang or args.pair.split("-")[0]
+    other = args.pair.split("-")[0]
+    source_lang = args.source_lang or other
+    target_lang = other if source_lang == "eng" else "eng"
+    direction = f"{SHORT_CODES.get(source_lang, source_lang)}-{SHORT_CODES.get(target_lang, target_lang)}"
+    preset = args.preset or CHINESE_PRESETS.get((source_lang, target_lang), "tatoeba-word")
     pair_dir = args.data_dir / args.pair
     if args.model:
         translator = Translator.load(args.model)
@@ -64,36 +85,39 @@ def main() -> int:
             return 2
         train = list(read_corpus(pair_dir / "train.tsv", source_lang=source_lang))
         dev = list(read_corpus(pair_dir / "dev.tsv", source_lang=source_lang))
-        out = args.out or Path("runs") / f"quality-{args.pair}"
-        overrides = {"max_minutes": args.minutes, "epochs": args.epochs}
-        if args.source_tokenizer:
-            overrides["source_tokenizer"] = {"kind": args.source_tokenizer}
+        out = args.out or Path("runs") / f"quality-{args.pair}-{direction}"
+        overrides = {"max_minutes": args.minutes, "epochs": args.epochs, **setting_overrides(args, source_lang)}
+        print(f"quality: {direction} on {pair_dir}, preset {preset}, overrides {overrides}", flush=True)
         started = time.perf_counter()
-        translator = Translator.train(train, dev=dev, preset=args.preset, out_dir=out,
-                                      info={"data": {"pair": args.pair}}, **overrides)
+        translator = Translator.train(train, dev=dev, preset=preset, out_dir=out,
+                                      info={"data": {"pair": args.pair, "source_lang": source_lang}}, **overrides)
         minutes = (time.perf_counter() - started) / 60
         test_file = pair_dir / "test.tsv"
         print(f"model saved in {out}")
 
     test = list(read_corpus(test_file, source_lang=source_lang))
-    ours = score(translator, test, args.beam_size, args.length_penalty)
+    ours = score(translator, test, args.beam_size, args.length_penalty, target_lang)
     ours["train_tokens_per_second"] = translator.info.get("training", {}).get("target_tokens_per_second", 0)
     ours["minutes"] = minutes
     peer = None
     if args.peer and not args.model:
         peer = run_peer(args)
     print_table(ours, peer, args.beam_size, str(test_file))
+    print(f"BLEU signature: {ours['signatures']['bleu']}\nchrF signature: {ours['signatures']['chrf']}")
+    if ours.get("converted_refs_bleu") is not None:
+        print(f"with the references converted the same way ({ours['convert']}): BLEU "
+              f"{ours['converted_refs_bleu']:.1f}, chrF {ours['converted_refs_chrf']:.1f}")
     if translator.settings.model.attention != "none":
         print(attention_summary(translator, [p.source for p in test[:500]]))
     for pair, hypothesis in list(zip(test, ours["hypotheses"]))[:5]:
         print(f"  {pair.source}\n    → {hypothesis}\n    = {pair.target}")
-    line = (f"quality: pair={args.pair} bleu={ours['bleu']:.1f} chrf={ours['chrf']:.1f} "
+    line = (f"quality: pair={args.pair} direction={direction} bleu={ours['bleu']:.1f} chrf={ours['chrf']:.1f} "
             f"greedy_bleu={ours['greedy_bleu']:.1f}")
     if peer:
         line += f" peer_bleu={peer['bleu']:.1f} peer_chrf={peer['chrf']:.1f}"
     if args.shortlist:
         translator.use_shortlist(args.shortlist)  # a clear error if the model has none
-        listed = score(translator, test, args.beam_size, args.length_penalty)
+        listed = score(translator, test, args.beam_size, args.length_penalty, target_lang)
         print_shortlist_table(ours, listed, args.shortlist)
         line += f" shortlist={args.shortlist} shortlist_bleu={listed['bleu']:.2f} " \
                 f"shortlist_greedy_bleu={listed['greedy_bleu']:.2f}"
@@ -101,16 +125,47 @@ def main() -> int:
     return 0
 
 
-def score(translator, test, beam_size: int, length_penalty: float) -> dict:
-    """Greedy and beam scores on `test`; each search is run once untimed to compile it first."""
+def setting_overrides(args, source_lang: str) -> dict:
+    """Settings changed from the preset by --source-tokenizer, --target-tokenizer, --convert, --set."""
+    overrides = {}
+    for side, kind in (("source", args.source_tokenizer), ("target", args.target_tokenizer)):
+        if kind:
+            overrides[f"{side}_tokenizer"] = {"kind": kind}
+    if args.convert:
+        chinese_side = "target" if source_lang == "eng" else "source"
+        key = f"{chinese_side}_tokenizer"
+        overrides[key] = {**overrides.get(key, {}), "convert": None if args.convert == "none" else args.convert}
+    for item in args.set:
+        name, _, value = item.partition("=")
+        overrides[name.replace("-", "_")] = json.loads(value)
+    return overrides
+
+
+def score(translator, test, beam_size: int, length_penalty: float, target_lang: str) -> dict:
+    """Greedy and beam scores on `test`; each search is run once untimed to compile it first.
+
+    When the target side converts its script (e.g. t2s), the beam output is also scored against
+    references converted the same way: the model can then only write one script."""
+    from keras_seq2seq import metrics
+
     sources = [p.source for p in test]
     result = {}
     for label, beam in (("greedy", 1), ("beam", beam_size)):
         translator.translate(sources, beam_size=beam, length_penalty=length_penalty)  # compile
-        run = translator.evaluate(test, beam_size=beam, length_penalty=length_penalty)
+        run = translator.evaluate(test, beam_size=beam, length_penalty=length_penalty, target_lang=target_lang)
         result[label] = run
     beam = result["beam"]
+    convert = translator.target_tokenizer.get_config().get("convert")
+    converted = {}
+    if convert:
+        from keras_seq2seq.text.scripts import converter
+
+        references = [converter(convert)(p.target) for p in test]
+        converted = {"convert": convert,
+                     "converted_refs_bleu": metrics.bleu(beam["hypotheses"], references, target_lang),
+                     "converted_refs_chrf": metrics.chrf(beam["hypotheses"], references)}
     return {
+        **converted, "signatures": beam["signatures"],
         "bleu": beam["bleu"], "chrf": beam["chrf"], "exact_match": beam["exact_match"],
         "greedy_bleu": result["greedy"]["bleu"], "greedy_chrf": result["greedy"]["chrf"],
         "beam_sentences_per_second": beam["sentences_per_second"],
@@ -158,6 +213,8 @@ def run_peer(args) -> dict | None:
         report = Path(tmp) / "peer.json"
         command = [sys.executable, str(HERE / "opennmt_peer.py"), "--data-dir", str(args.data_dir),
                    "--pair", args.pair, "--minutes", str(args.minutes), "--json", str(report)]
+        if args.source_lang:
+            command += ["--source-lang", args.source_lang]
         print("peer:", " ".join(command), flush=True)
         done = subprocess.run(command)
         if done.returncode != 0 or not report.exists():

@@ -2,13 +2,26 @@
 
 BLEU and chrF come from sacrebleu with its defaults (13a tokenisation, cased), computed on
 detokenised text against the raw references, so our figures compare with other toolkits'.
+Chinese output is the exception, scored as WMT scores it: BLEU with sacrebleu's `zh`
+tokenisation (each Chinese character a token; 13a would see a whole sentence written without
+spaces as one word). The target language is given (`target_lang="zh"`, or a Tatoeba code such as
+`cmn`) or, when not, detected from the references; the sacrebleu signature says which was used.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Callable, Sequence
 
 import sacrebleu
+from sacrebleu.metrics import BLEU, CHRF
+
+# Language codes (ISO 639-1 and Tatoeba's 639-3) whose text is scored with tokenize="zh".
+CHINESE_CODES = {"zh", "cmn", "yue", "wuu", "zho", "chi", "zh-cn", "zh-tw", "zh-hans", "zh-hant"}
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# References whose non-space characters are at least this share Han are Chinese (Tatoeba's
+# Chinese side: 0.9; its English side: 0).
+CHINESE_SHARE = 0.3
 
 
 def exact_match(hypotheses: Sequence[str], references: Sequence[str]) -> float:
@@ -33,8 +46,27 @@ def token_accuracy(hypotheses: Sequence[str], references: Sequence[str],
     return matches / max(total, 1)
 
 
-def bleu(hypotheses: Sequence[str], references: Sequence[str]) -> float:
+def is_chinese(lang: str | None) -> bool:
+    """Whether a language code (e.g. "zh", "cmn", "zh-TW") names Chinese."""
+    return (lang or "").strip().lower() in CHINESE_CODES
+
+
+def detect_language(texts: Sequence[str]) -> str | None:
+    """"zh" when `texts` are mostly Chinese characters, else None (scored with the defaults)."""
+    letters = sum(len(text) - text.count(" ") for text in texts)
+    han = sum(len(_HAN.findall(text)) for text in texts)
+    return "zh" if letters and han / letters >= CHINESE_SHARE else None
+
+
+def bleu_tokenization(target_lang: str | None) -> str:
+    """sacrebleu's tokeniser for a target language: "zh" for Chinese, else its default "13a"."""
+    return "zh" if is_chinese(target_lang) else "13a"
+
+
+def bleu(hypotheses: Sequence[str], references: Sequence[str], target_lang: str | None = None) -> float:
     _check(hypotheses, references)
+    if is_chinese(target_lang):
+        return BLEU(tokenize="zh").corpus_score(list(hypotheses), [list(references)]).score
     return sacrebleu.corpus_bleu(list(hypotheses), [list(references)]).score
 
 
@@ -43,14 +75,27 @@ def chrf(hypotheses: Sequence[str], references: Sequence[str]) -> float:
     return sacrebleu.corpus_chrf(list(hypotheses), [list(references)]).score
 
 
+def signatures(target_lang: str | None) -> dict[str, str]:
+    """The sacrebleu signatures of our BLEU and chrF for this target language (one reference)."""
+    bleu_metric, chrf_metric = BLEU(tokenize=bleu_tokenization(target_lang)), CHRF()
+    bleu_metric.corpus_score(["a"], [["a"]])  # a signature names the reference count: set it
+    chrf_metric.corpus_score(["a"], [["a"]])
+    return {"bleu": str(bleu_metric.get_signature()), "chrf": str(chrf_metric.get_signature())}
+
+
 def score(hypotheses: Sequence[str], references: Sequence[str],
-          tokenize: Callable[[str], list[str]]) -> dict[str, float]:
-    """All four scores in one dict (BLEU and chrF on the 0–100 scale, the others 0–1)."""
+          tokenize: Callable[[str], list[str]], target_lang: str | None = None) -> dict:
+    """All four scores in one dict (BLEU and chrF on the 0–100 scale, the others 0–1), with the
+    target language they were scored for (given, or detected from the references) and the
+    sacrebleu signatures."""
+    target_lang = target_lang or detect_language(references)
     return {
         "exact_match": exact_match(hypotheses, references),
         "token_accuracy": token_accuracy(hypotheses, references, tokenize),
-        "bleu": bleu(hypotheses, references),
+        "bleu": bleu(hypotheses, references, target_lang),
         "chrf": chrf(hypotheses, references),
+        "target_lang": target_lang,
+        "signatures": signatures(target_lang),
     }
 
 

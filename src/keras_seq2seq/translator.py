@@ -241,8 +241,12 @@ class Translator:
 
     def evaluate(self, pairs: Iterable[PairLike], batch_size: int | None = None, beam_size: int = 1,
                  length_penalty: float = 0.0, replace_unk: bool = False, *,
-                 options: SearchOptions | None = None) -> dict:
-        """Scores on `pairs`, plus the outputs themselves under `"hypotheses"`."""
+                 options: SearchOptions | None = None, target_lang: str | None = None) -> dict:
+        """Scores on `pairs`, plus the outputs themselves under `"hypotheses"`.
+
+        `target_lang` ("zh", "cmn", ...) picks sacrebleu's tokenisation for BLEU (`zh` for
+        Chinese); without it, Chinese references are detected. The result names the language
+        under `"target_lang"` and the sacrebleu signatures under `"signatures"`."""
         pairs = [as_pair(p) for p in pairs]
         if not pairs:
             raise Seq2SeqError("nothing to evaluate: no (source, target) pairs")
@@ -252,7 +256,7 @@ class Translator:
         hypotheses = self.translate([p.source for p in pairs], batch_size, options=options)
         seconds = time.perf_counter() - started
         references = [p.target for p in pairs]
-        scores = metrics.score(hypotheses, references, self.target_tokenizer.tokenize)
+        scores = metrics.score(hypotheses, references, self.target_tokenizer.tokenize, target_lang)
         return {**scores, "sentences": len(pairs), "seconds": seconds,
                 "sentences_per_second": len(pairs) / max(seconds, 1e-9), "hypotheses": hypotheses}
 

@@ -1,0 +1,46 @@
+"""Chinese script conversion: Traditional ⇄ Simplified characters, through OpenCC.
+
+Why: Tatoeba's Chinese side mixes both scripts (45.7% of the cmn-eng training lines hold
+Traditional characters, measured with OpenCC's t2s), so "这个" and "這個" are different tokens
+that share no training data. Converting one side to one script before tokenising merges them:
+the cmn-eng character set shrinks from 3,600 to 2,795. A tokeniser setting, `"convert": "t2s"`,
+applies the conversion inside `Tokenizer.prepare`, so it runs alike in training, translation
+and serving, and is saved with the model.
+
+`opencc` is an optional dependency (`pip install 'keras-seq2seq[zh]'`), imported only when a
+conversion is asked for.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Callable
+
+from keras_seq2seq.errors import ConfigError
+
+# OpenCC's configurations that this toolkit offers: Traditional → Simplified and back.
+CONVERSIONS = ("t2s", "s2t")
+ZH_EXTRA = "pip install 'keras-seq2seq[zh]'"
+
+
+def check_conversion(name: str | None) -> None:
+    """`ConfigError` unless `name` is None or one of `CONVERSIONS`."""
+    if name is not None and name not in CONVERSIONS:
+        raise ConfigError(f"convert must be one of {CONVERSIONS} (OpenCC: Traditional→Simplified, "
+                          f"Simplified→Traditional), got {name!r}")
+
+
+@lru_cache(maxsize=None)
+def converter(name: str) -> Callable[[str], str]:
+    """The function that converts text with OpenCC's `name` configuration (e.g. "t2s")."""
+    check_conversion(name)
+    try:
+        import opencc
+    except ImportError:
+        raise missing_package("opencc", f"converting Chinese scripts ({name})") from None
+    return opencc.OpenCC(name).convert
+
+
+def missing_package(package: str, purpose: str) -> ConfigError:
+    """The error for an optional Chinese-language package that is not installed."""
+    return ConfigError(f"{purpose} needs the {package} package: {ZH_EXTRA}")
