@@ -18,6 +18,7 @@ import time
 from keras_seq2seq.commands.options import (add_data_options, positive_int, read_options, read_pairs,
                                             task_data)
 from keras_seq2seq.config import ATTENTION_KINDS, PRECISIONS, PRESETS, SELECT_ON, SUBWORD_MODELS, TOKENIZER_KINDS
+from keras_seq2seq.text.scripts import CONVERSIONS
 from keras_seq2seq.errors import Seq2SeqError
 
 
@@ -38,6 +39,10 @@ def register(commands, command) -> None:
     group.add_argument("--source-tokenizer", choices=TOKENIZER_KINDS, help="tokeniser for the source")
     group.add_argument("--target-tokenizer", choices=TOKENIZER_KINDS, help="tokeniser for the target")
     group.add_argument("--lowercase", action="store_true", help="lowercase both sides")
+    for side in ("source", "target"):
+        group.add_argument(f"--{side}-convert", choices=(*CONVERSIONS, "none"),
+                           help=f"Chinese script conversion of the {side} (OpenCC; t2s: Traditional to "
+                                f"Simplified; none: off; needs keras-seq2seq[zh])")
     group.add_argument("--min-freq", type=int, help="tokens seen fewer times become <unk>")
     group.add_argument("--max-vocab", type=int, help="largest vocabulary per side")
     group.add_argument("--vocab-size", type=positive_int,
@@ -177,8 +182,10 @@ def setting_overrides(args) -> dict:
         "checkpoint_every": args.checkpoint_every, "devices": args.devices,
     }
     # Partial tokenizer settings: merged into the preset's, so --lowercase keeps its kind.
-    for side, kind in (("source_tokenizer", source), ("target_tokenizer", target)):
-        change = {**({"kind": kind} if kind else {}), **({"lowercase": True} if args.lowercase else {})}
+    for side, kind, convert in (("source_tokenizer", source, args.source_convert),
+                                ("target_tokenizer", target, args.target_convert)):
+        change = {**({"kind": kind} if kind else {}), **({"lowercase": True} if args.lowercase else {}),
+                  **({"convert": None if convert == "none" else convert} if convert else {})}
         if change:
             overrides[side] = change
     return overrides
