@@ -231,7 +231,7 @@ PRESETS: dict[str, dict] = {
     },
     # Chinese ↔ English on Tatoeba (../shared/data/cmn-eng, 26k pairs), for a 30-minute CPU
     # budget: tatoeba-small's network on Chinese characters (Traditional converted to Simplified
-    # with OpenCC: 3,600 → 2,795 characters; needs `pip install 'keras-seq2seq[zh]'`) and English
+    # with OpenCC, a smaller character set; needs `pip install 'keras-seq2seq[zh]'`) and English
     # words. Small data: more dropout, and the rate halves when dev BLEU stalls. Figures and the
     # other tokenisations tried: docs/performance.md.
     "tatoeba-zh-en": {

@@ -1,9 +1,9 @@
 """Chinese script conversion: Traditional ⇄ Simplified characters, through OpenCC.
 
-Why: Tatoeba's Chinese side mixes both scripts (45.7% of the cmn-eng training lines hold
-Traditional characters, measured with OpenCC's t2s), so "这个" and "這個" are different tokens
-that share no training data. Converting one side to one script before tokenising merges them:
-the cmn-eng character set shrinks from 3,600 to 2,795. A tokeniser setting, `"convert": "t2s"`,
+Why: Tatoeba's Chinese side mixes both scripts (nearly half of the cmn-eng lines hold
+Traditional characters; docs/training.md has the counts), so "这个" and "這個" are different
+tokens that share no training data. Converting one side to one script before tokenising merges
+them into a smaller character set. A tokeniser setting, `"convert": "t2s"`,
 applies the conversion inside `Tokenizer.prepare`, so it runs alike in training, translation
 and serving, and is saved with the model.
 
