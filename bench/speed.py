@@ -4,15 +4,13 @@
     .venv/bin/python bench/speed.py --quick          # real data only, 1 repeat, fewer steps
     .venv/bin/python bench/speed.py --json bench/results/speed.json
 
-Configurations: `std` (no attention) and `att` (bidirectional encoder, Luong general attention,
-input feeding), both at 8k/8k words, embedding 256, one LSTM layer of 512 units each side, no
-dropout, Adam 1e-3, batches of 64; data sets: `real` (word-tokenised spa-eng pairs of at most 30
-tokens) and `synthetic` (random ids, lengths 10-30). Each (configuration, data set, repeat) runs
-each toolkit in a fresh process, order alternating: `--steps` training batches from scratch, then
-1,000 test sentences decoded greedy and with beam 5 (bench/speed_ours.py, bench/speed_peer.py).
-Medians over the repeats; bench/README.md says what each figure counts. The last line is the worst
-ratio keras-seq2seq / OpenNMT-py over the configurations, our lowest share of the float32 matmul
-peak, then the shortlist's ratios:
+Two configurations (`std`: no attention; `att`: bidirectional encoder, Luong general attention,
+input feeding) on two data sets (`real` spa-eng, `synthetic`); each toolkit runs in a fresh
+process per (configuration, data set, repeat), order alternating, training `--steps` batches
+from scratch and then decoding the test sentences (bench/speed_ours.py, bench/speed_peer.py).
+bench/README.md has the sizes and what each figure counts. The last line is the worst ratio
+keras-seq2seq / OpenNMT-py over the configurations, our lowest share of the float32 matmul peak,
+then the shortlist's ratios:
 
     speed: train=…x greedy=…x beam5=…x peak_share=… greedy_shortlist=…x beam5_shortlist=…x
 """

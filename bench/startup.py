@@ -4,15 +4,11 @@
     .venv/bin/python bench/startup.py --model runs/x   # another saved model as well
     .venv/bin/python bench/startup.py --runs 5
 
-Each run starts a fresh `python -m keras_seq2seq.cli translate --model DIR` (so imports, model
-loading and compiling are all counted), writes one sentence to its stdin and times the moment its
-first output line arrives. Greedy and `--beam-size 5`, the median of `--runs` runs each. The
-machine may be shared with other work: the figures are medians, and say so.
-
-Each row is timed twice: cold (compile cache off: what a first start costs) and warm (with
-the `seq2seq` compile cache filled by one earlier start, as every later start finds it).
-The last line is machine-readable: `startup: first_sentence_s=<worst warm median>
-cold_s=<worst cold median> (goal 5.0)`.
+Each run starts a fresh `python -m keras_seq2seq.cli translate --model DIR` (imports, loading and
+compiling all count), writes one sentence to its stdin and times its first output line: greedy
+and beam 5, cold (compile cache off) and warm (the cache filled by one earlier start), the median
+of `--runs` runs each. Last line: `startup: first_sentence_s=<worst warm median> cold_s=<worst
+cold median> (goal 5.0)`.
 """
 
 from __future__ import annotations
