@@ -3,46 +3,41 @@
     python bench/quality.py                       # spa→eng, 20 minutes, preset tatoeba-word
     python bench/quality.py --pair cmn-eng --minutes 10 --source-tokenizer char
     python bench/quality.py --model runs/spa-eng --data ../shared/data/spa-eng/test.tsv
-    python bench/quality.py --pair cmn-eng --minutes 30 --peer                   # Chinese → English
-    python bench/quality.py --pair cmn-eng --source-lang eng --minutes 30 --peer # English → Chinese
+    python bench/quality.py --pair cmn-eng --minutes 30 --peer                    # Chinese → English
+    python bench/quality.py --pair cmn-eng --source-lang eng --minutes 30 --peer  # English → Chinese
 
 Reads `../shared/data/<pair>/{train,dev,test}.tsv` (Tatoeba, English first; the other language is
 the source, or the target with `--source-lang eng`). Prints BLEU and chrF (sacrebleu defaults: 13a,
-cased, raw references; Chinese output with tokenize="zh", signatures printed), training target
+cased, raw references; Chinese output with tokenize="zh", the signatures printed), training target
 tokens/s and decoding sentences/s. Chinese directions default to their presets (tatoeba-zh-en,
-tatoeba-en-zh). The last line is machine-readable:
+tatoeba-en-zh). The last line is machine-readable (`peer_*` with `--peer`, `shortlist*` with
+`--shortlist`; minutes is the budget, the table has the time taken):
 
-    quality: pair=spa-eng direction=es-en bleu=30.1 chrf=50.2 minutes=20
+    quality: pair=… direction=… bleu=… chrf=… greedy_bleu=… [peer_bleu=… peer_chrf=…]
+             [shortlist=… shortlist_bleu=… shortlist_greedy_bleu=…] minutes=…   (one line)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("KERAS_BACKEND", "jax")
+from common import HERE, add_pair_arguments, argument_parser, last_line, pair_dir, print_table, ratio, run_side
 
-from keras_seq2seq.config import TOKENIZER_KINDS  # noqa: E402 (light: no Keras)
-from keras_seq2seq.text.scripts import CONVERSIONS  # noqa: E402
+from keras_seq2seq.config import TOKENIZER_KINDS  # light: no Keras
+from keras_seq2seq.text.scripts import CONVERSIONS
 
-HERE = Path(__file__).resolve().parent
-DEFAULT_DATA = HERE.parent.parent / "shared" / "data"
 # Tatoeba's language codes as the two-letter codes a direction is named with (zh-en, en-zh).
 SHORT_CODES = {"cmn": "zh", "eng": "en", "spa": "es", "fra": "fr", "deu": "de", "ita": "it", "jpn": "ja"}
 CHINESE_PRESETS = {("cmn", "eng"): "tatoeba-zh-en", ("eng", "cmn"): "tatoeba-en-zh"}
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA, help="folder of <pair>/ splits")
-    parser.add_argument("--pair", default="spa-eng", help="language pair folder, e.g. spa-eng, cmn-eng")
+    parser = argument_parser(__doc__)
+    add_pair_arguments(parser)
     parser.add_argument("--minutes", type=float, default=20.0, help="training time budget")
     parser.add_argument("--preset", help="keras-seq2seq preset (default: tatoeba-zh-en or tatoeba-en-zh "
                                          "for Chinese directions, else tatoeba-word)")
@@ -58,7 +53,7 @@ def main() -> int:
     parser.add_argument("--data", type=Path, help="with --model: the TSV to score (default: the pair's test.tsv)")
     parser.add_argument("--source-lang", help="source language of the TSVs (default: the pair's first; eng: "
                                               "English → the other language)")
-    parser.add_argument("--beam-size", type=int, default=5, help="beam for the headline scores (greedy is reported too)")
+    parser.add_argument("--beam-size", type=int, default=5, help="beam of the headline scores (greedy too)")
     parser.add_argument("--length-penalty", type=float, default=0.0, help="GNMT length penalty alpha")
     parser.add_argument("--shortlist", type=int, default=0, metavar="SIZE",
                         help="also score with the model's vocabulary shortlist of SIZE words per batch")
@@ -66,33 +61,30 @@ def main() -> int:
                         help="also train and score OpenNMT-py 3.5.1 for the same minutes (bench/opennmt_peer.py)")
     args = parser.parse_args()
 
-    from keras_seq2seq import Translator
-    from keras_seq2seq.data.corpus import read_corpus
+    from keras_seq2seq import Translator, read_corpus
+    from keras_seq2seq.config import resolve
 
     other = args.pair.split("-")[0]
     source_lang = args.source_lang or other
     target_lang = other if source_lang == "eng" else "eng"
     direction = f"{SHORT_CODES.get(source_lang, source_lang)}-{SHORT_CODES.get(target_lang, target_lang)}"
     preset = args.preset or CHINESE_PRESETS.get((source_lang, target_lang), "tatoeba-word")
-    pair_dir = args.data_dir / args.pair
     if args.model:
         translator = Translator.load(args.model)
-        test_file = args.data or pair_dir / "test.tsv"
+        test_file = args.data or args.data_dir / args.pair / "test.tsv"
         minutes = 0.0
     else:
-        if not pair_dir.is_dir():
-            print(f"quality: {pair_dir} not found; give --data-dir", file=sys.stderr)
-            return 2
-        train = list(read_corpus(pair_dir / "train.tsv", source_lang=source_lang))
-        dev = list(read_corpus(pair_dir / "dev.tsv", source_lang=source_lang))
+        folder = pair_dir("quality", args.data_dir, args.pair, ("train", "dev", "test"))
+        train = list(read_corpus(folder / "train.tsv", source_lang=source_lang))
+        dev = list(read_corpus(folder / "dev.tsv", source_lang=source_lang))
         out = args.out or Path("runs") / f"quality-{args.pair}-{direction}"
         overrides = {"max_minutes": args.minutes, "epochs": args.epochs, **setting_overrides(args, source_lang)}
-        print(f"quality: {direction} on {pair_dir}, preset {preset}, overrides {overrides}", flush=True)
+        print(f"quality: {direction} on {folder}, preset {preset}, overrides {overrides}", flush=True)
         started = time.perf_counter()
-        translator = Translator.train(train, dev=dev, preset=preset, out_dir=out,
-                                      info={"data": {"pair": args.pair, "source_lang": source_lang}}, **overrides)
+        translator = Translator.train(train, dev=dev, settings=resolve(preset, **overrides), out_dir=out,
+                                      info={"data": {"pair": args.pair, "source_lang": source_lang}})
         minutes = (time.perf_counter() - started) / 60
-        test_file = pair_dir / "test.tsv"
+        test_file = folder / "test.tsv"
         print(f"model saved in {out}")
 
     test = list(read_corpus(test_file, source_lang=source_lang))
@@ -100,9 +92,14 @@ def main() -> int:
     ours["train_tokens_per_second"] = translator.info.get("training", {}).get("target_tokens_per_second", 0)
     ours["minutes"] = minutes
     peer = None
-    if args.peer and not args.model:
-        peer = run_peer(args)
-    print_table(ours, peer, args.beam_size, str(test_file))
+    if args.peer and not args.model:  # the peer's own process, in its own venv (bench/opennmt_peer.py)
+        command = [sys.executable, str(HERE / "opennmt_peer.py"), "--data-dir", str(args.data_dir),
+                   "--pair", args.pair, "--minutes", str(args.minutes)]
+        if args.source_lang:
+            command += ["--source-lang", args.source_lang]
+        print("peer:", " ".join(command), flush=True)
+        peer = run_side(command, "quality: the OpenNMT-py peer", quiet=False)
+    print_scores(ours, peer, args.beam_size, str(test_file))
     print(f"BLEU signature: {ours['signatures']['bleu']}\nchrF signature: {ours['signatures']['chrf']}")
     if ours.get("simplified_bleu") is not None:
         print(f"output and references both converted to Simplified (OpenCC t2s; the script not counted): "
@@ -111,17 +108,17 @@ def main() -> int:
         print(attention_summary(translator, [p.source for p in test[:500]]))
     for pair, hypothesis in list(zip(test, ours["hypotheses"]))[:5]:
         print(f"  {pair.source}\n    → {hypothesis}\n    = {pair.target}")
-    line = (f"quality: pair={args.pair} direction={direction} bleu={ours['bleu']:.1f} chrf={ours['chrf']:.1f} "
-            f"greedy_bleu={ours['greedy_bleu']:.1f}")
+    line = {"pair": args.pair, "direction": direction, "bleu": f"{ours['bleu']:.1f}", "chrf": f"{ours['chrf']:.1f}",
+            "greedy_bleu": f"{ours['greedy_bleu']:.1f}"}
     if peer:
-        line += f" peer_bleu={peer['bleu']:.1f} peer_chrf={peer['chrf']:.1f}"
+        line.update(peer_bleu=f"{peer['bleu']:.1f}", peer_chrf=f"{peer['chrf']:.1f}")
     if args.shortlist:
         translator.use_shortlist(args.shortlist)  # a clear error if the model has none
         listed = score(translator, test, args.beam_size, args.length_penalty, target_lang)
         print_shortlist_table(ours, listed, args.shortlist)
-        line += f" shortlist={args.shortlist} shortlist_bleu={listed['bleu']:.2f} " \
-                f"shortlist_greedy_bleu={listed['greedy_bleu']:.2f}"
-    print(f"{line} minutes={0 if args.model else args.minutes:g}")  # the budget; the table has the time taken
+        line.update(shortlist=args.shortlist, shortlist_bleu=f"{listed['bleu']:.2f}",
+                    shortlist_greedy_bleu=f"{listed['greedy_bleu']:.2f}")
+    last_line("quality", {**line, "minutes": f"{0 if args.model else args.minutes:g}"})
     return 0
 
 
@@ -132,8 +129,7 @@ def setting_overrides(args, source_lang: str) -> dict:
         if kind:
             overrides[f"{side}_tokenizer"] = {"kind": kind}
     if args.convert:
-        chinese_side = "target" if source_lang == "eng" else "source"
-        key = f"{chinese_side}_tokenizer"
+        key = "target_tokenizer" if source_lang == "eng" else "source_tokenizer"  # the Chinese side
         overrides[key] = {**overrides.get(key, {}), "convert": None if args.convert == "none" else args.convert}
     for item in args.set:
         name, _, value = item.partition("=")
@@ -148,13 +144,13 @@ def score(translator, test, beam_size: int, length_penalty: float, target_lang: 
     (OpenCC t2s): Tatoeba's references mix both scripts, and this shows how much of the
     difference is the script alone (and scores a model that writes only Simplified fairly)."""
     from keras_seq2seq import metrics
+    from keras_seq2seq.search.options import SearchOptions
 
-    sources = [p.source for p in test]
     result = {}
     for label, beam in (("greedy", 1), ("beam", beam_size)):
-        translator.translate(sources, beam_size=beam, length_penalty=length_penalty)  # compile
-        run = translator.evaluate(test, beam_size=beam, length_penalty=length_penalty, target_lang=target_lang)
-        result[label] = run
+        options = SearchOptions(beam_size=beam, length_penalty=length_penalty)
+        translator.translate([p.source for p in test], options=options)  # compile
+        result[label] = translator.evaluate(test, options=options, target_lang=target_lang)
     beam = result["beam"]
     converted = {}
     if metrics.is_chinese(target_lang):
@@ -198,56 +194,31 @@ def attention_summary(translator, sources: list[str]) -> str:
 
 def print_shortlist_table(whole: dict, listed: dict, size: int) -> None:
     """The same model decoding with its whole vocabulary and with a shortlist of `size` words."""
-    print(f"\n| | whole vocabulary | shortlist of {size:,} | change |\n|---|---|---|---|")
+    rows = []
     for name, key, fmt in (("BLEU, beam", "bleu", "{:.2f}"), ("chrF, beam", "chrf", "{:.2f}"),
                            ("BLEU, greedy", "greedy_bleu", "{:.2f}"),
                            ("greedy decode sentences/s", "greedy_sentences_per_second", "{:,.0f}"),
                            ("beam decode sentences/s", "beam_sentences_per_second", "{:,.0f}")):
-        change = (f"{listed[key] - whole[key]:+.2f}" if "BLEU" in name or "chrF" in name
-                  else f"{listed[key] / whole[key]:.2f}x")
-        print(f"| {name} | {fmt.format(whole[key])} | {fmt.format(listed[key])} | {change} |")
+        change = f"{listed[key] - whole[key]:+.2f}" if "sentences" not in key else f"{listed[key] / whole[key]:.2f}x"
+        rows.append([name, fmt.format(whole[key]), fmt.format(listed[key]), change])
+    print_table(["", "whole vocabulary", f"shortlist of {size:,}", "change"], rows)
 
 
-def run_peer(args) -> dict | None:
-    """OpenNMT-py on the same splits and budget, in its own venv (bench/opennmt_peer.py)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        report = Path(tmp) / "peer.json"
-        command = [sys.executable, str(HERE / "opennmt_peer.py"), "--data-dir", str(args.data_dir),
-                   "--pair", args.pair, "--minutes", str(args.minutes), "--json", str(report)]
-        if args.source_lang:
-            command += ["--source-lang", args.source_lang]
-        print("peer:", " ".join(command), flush=True)
-        done = subprocess.run(command)
-        if done.returncode != 0 or not report.exists():
-            print(f"quality: the OpenNMT-py peer failed (exit {done.returncode}); see its output above",
-                  file=sys.stderr)
-            return None
-        return json.loads(report.read_text())
-
-
-def print_table(ours: dict, peer: dict | None, beam_size: int, test_file: str) -> None:
-    rows = [
-        ("BLEU, beam %d" % beam_size, "bleu", "{:.1f}"),
-        ("chrF, beam %d" % beam_size, "chrf", "{:.1f}"),
-        ("BLEU, greedy", "greedy_bleu", "{:.1f}"),
-        ("train target tokens/s", "train_tokens_per_second", "{:,.0f}"),
-        ("greedy decode sentences/s", "greedy_sentences_per_second", "{:,.0f}"),
-        ("beam decode sentences/s", "beam_sentences_per_second", "{:,.0f}"),
-        ("training minutes", "minutes", "{:.1f}"),
-        ("<unk> in beam output", "unk", "{}"),
-    ]
+def print_scores(ours: dict, peer: dict | None, beam_size: int, test_file: str) -> None:
+    """Our scores and speeds, beside the peer's (and the ratio) when it ran."""
     print(f"\ntest file: {test_file} ({ours['sentences']:,} sentences); epochs trained: {ours['epochs']}")
-    if peer is None:
-        print("\n| | keras-seq2seq |\n|---|---|")
-        for name, key, fmt in rows:
-            print(f"| {name} | {fmt.format(ours[key])} |")
-        return
-    print("\n| | keras-seq2seq | OpenNMT-py 3.5.1 | ratio |\n|---|---|---|---|")
-    for name, key, fmt in rows:
-        theirs = peer.get(key)
-        ratio = f"{ours[key] / theirs:.2f}" if isinstance(theirs, (int, float)) and theirs else ""
-        shown = fmt.format(theirs) if theirs is not None else "?"
-        print(f"| {name} | {fmt.format(ours[key])} | {shown} | {ratio} |")
+    rows = []
+    for name, key, fmt in ((f"BLEU, beam {beam_size}", "bleu", "{:.1f}"), (f"chrF, beam {beam_size}", "chrf", "{:.1f}"),
+                           ("BLEU, greedy", "greedy_bleu", "{:.1f}"),
+                           ("train target tokens/s", "train_tokens_per_second", "{:,.0f}"),
+                           ("greedy decode sentences/s", "greedy_sentences_per_second", "{:,.0f}"),
+                           ("beam decode sentences/s", "beam_sentences_per_second", "{:,.0f}"),
+                           ("training minutes", "minutes", "{:.1f}"), ("<unk> in beam output", "unk", "{}")):
+        theirs = (peer or {}).get(key)
+        found = ratio(ours[key], theirs) if isinstance(theirs, (int, float)) else None
+        rows.append([name, fmt.format(ours[key])] + ([] if peer is None else [
+            fmt.format(theirs) if theirs is not None else "?", f"{found:.2f}" if found is not None else ""]))
+    print_table(["", "keras-seq2seq"] + ([] if peer is None else ["OpenNMT-py 3.5.1", "ratio"]), rows)
 
 
 if __name__ == "__main__":
