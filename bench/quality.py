@@ -48,7 +48,8 @@ def main() -> int:
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="override any other setting, e.g. --set units=384 (JSON values)")
     parser.add_argument("--epochs", type=int, default=100, help="most epochs (the time budget usually ends first)")
-    parser.add_argument("--out", type=Path, help="model directory (default runs/quality-<pair>)")
+    parser.add_argument("--out", type=Path, help="model directory (default runs/quality-<pair>, "
+                                                              "runs/quality-<pair>-<direction> with --source-lang eng)")
     parser.add_argument("--model", type=Path, help="score this trained model instead of training")
     parser.add_argument("--data", type=Path, help="with --model: the TSV to score (default: the pair's test.tsv)")
     parser.add_argument("--source-lang", help="source language of the TSVs (default: the pair's first; eng: "
@@ -77,7 +78,8 @@ def main() -> int:
         folder = pair_dir("quality", args.data_dir, args.pair, ("train", "dev", "test"))
         train = list(read_corpus(folder / "train.tsv", source_lang=source_lang))
         dev = list(read_corpus(folder / "dev.tsv", source_lang=source_lang))
-        out = args.out or Path("runs") / f"quality-{args.pair}-{direction}"
+        out = args.out or Path("runs") / (f"quality-{args.pair}" if source_lang == other else
+                                          f"quality-{args.pair}-{direction}")
         overrides = {"max_minutes": args.minutes, "epochs": args.epochs, **setting_overrides(args, source_lang)}
         print(f"quality: {direction} on {folder}, preset {preset}, overrides {overrides}", flush=True)
         started = time.perf_counter()
