@@ -38,8 +38,11 @@ def run(args) -> int:
     translator.use_shortlist(args.shortlist)
     result = translator.evaluate(pairs, args.batch_size, options=options, target_lang=args.target_lang)
     print_samples(pairs, result["hypotheses"], args.samples)
-    language = result["target_lang"] or "not Chinese"
-    print(f"target language  {language} ({'given' if args.target_lang else 'detected from the references'})")
+    from keras_seq2seq.metrics import bleu_tokenization
+
+    reason = (f"--target-lang {args.target_lang}" if args.target_lang else
+              f"detected: the references are {'' if result['target_lang'] else 'not '}Chinese")
+    print(f"BLEU tokenize    {bleu_tokenization(result['target_lang'])} ({reason})")
     print_scores(result)
     traced, bound = translator.compiled_shapes([p.source for p in pairs], args.batch_size)
     print(f"compiled shapes  {traced} (at most {bound})")
