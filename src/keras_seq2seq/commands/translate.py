@@ -55,6 +55,10 @@ def run(args) -> int:
 
     started = time.perf_counter()
     options = search_options(args)  # checked before the model loads
+    if args.plot_attention:
+        from keras_seq2seq.extras import require
+
+        require("plot", "--plot-attention")
     translator = Translator.load(args.model)
     if args.input:
         from keras_seq2seq.files import read_text_file
