@@ -25,7 +25,8 @@ def hide(monkeypatch, *modules):
 
 def test_a_missing_extra_names_its_pip_command(monkeypatch):
     hide(monkeypatch, "uvicorn")
-    with pytest.raises(extras.MissingExtra, match=r"`seq2seq serve` needs uvicorn, .*pip install 'keras-seq2seq\[serve\]'"):
+    message = r"`seq2seq serve` needs uvicorn, .*pip install 'keras-seq2seq\[serve\]'"
+    with pytest.raises(extras.MissingExtra, match=message):
         extras.require("serve", "`seq2seq serve`")
     extras.require("plot", "plots")  # installed here: nothing to say
 

@@ -44,7 +44,8 @@ def test_the_wheel_declares_the_command_the_ranges_and_the_extras(wheel):
     assert re.search(r"^seq2seq = keras_seq2seq\.cli:main$", entry_points, re.MULTILINE)
     metadata = wheel.read(f"{dist_info}/METADATA").decode()
     assert "Requires-Python: >=3.11" in metadata
-    requires = [Requirement(line.split(": ", 1)[1]) for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
+    requires = [Requirement(line.split(": ", 1)[1]) for line in metadata.splitlines()
+                if line.startswith("Requires-Dist:")]
     keras = next(r for r in requires if r.name == "keras")
     assert keras.specifier.contains("3.15.1") and not keras.specifier.contains("4.0.0")
     extras = {line.split(": ", 1)[1] for line in metadata.splitlines() if line.startswith("Provides-Extra:")}

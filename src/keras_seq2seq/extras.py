@@ -34,7 +34,14 @@ class MissingExtra(Seq2SeqError, ImportError):
 
 def missing(extra: str) -> list[str]:
     """The modules of `extra` that cannot be imported here."""
-    return [module for module in EXTRAS[extra] if importlib.util.find_spec(module) is None]
+    return [module for module in EXTRAS[extra] if not _installed(module)]
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a finder that refuses it, or a module half set up
+        return False
 
 
 def require(extra: str, feature: str) -> None:

@@ -94,8 +94,9 @@ def _scores(config: dict) -> list[str]:
         where = f"dev, best evaluation (epoch {best.get('epoch', '?')}, step {best.get('step', '?')}), greedy"
         rows.append((where, best.get("val_bleu"), best.get("val_chrf"), signatures))
     if test:
-        rows.append((f"test `{test.get('file', '?')}`, {test.get('sentences', '?')} sentences, {test.get('search', 'greedy')}",
-                     test.get("bleu"), test.get("chrf"), test.get("signatures") or {}))
+        where = (f"test `{test.get('file', '?')}`, {test.get('sentences', '?')} sentences, "
+                 f"{test.get('search', 'greedy')}")
+        rows.append((where, test.get("bleu"), test.get("chrf"), test.get("signatures") or {}))
     if not rows:
         return ["## Scores", "", "No BLEU or chrF was computed for this model "
                 "(`seq2seq evaluate --model DIR --data TEST` computes them).", ""]

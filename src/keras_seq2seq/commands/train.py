@@ -257,6 +257,8 @@ def train_and_report(args, settings, preset_name: str, log) -> int:
     run_record["preset"] = preset_name
     if args.task or args.dev:
         run_record["dev_size"] = None  # only a held-out dev set has a size to choose
+    if not args.task:
+        run_record["task_size"] = None
     if args.task:
         splits = task_data(args.task, args.task_size, seed)
         train, dev = splits["train"], splits["dev"]
@@ -274,7 +276,8 @@ def train_and_report(args, settings, preset_name: str, log) -> int:
         data = {"file": str(args.data), **reading, "files": files,
                 **({"shuffle_buffer": train.shuffle_buffer} if args.stream else {}),
                 **({"licence": note} if (note := licence_note(Path(args.data).parent)) else {})}
-        run_record.update({key: reading.get(key) for key in ("format", "source_lang", "source_column", "target_column")})
+        run_record.update({key: reading.get(key) for key in ("format", "source_lang", "source_column",
+                                                             "target_column")})
     run_record = {key: value for key, value in run_record.items() if value not in (None, False)}
     info = {"data": data, "run": run_record, "preset": preset_name, "command": command_line(args)}
     _say(lines, f"training on {len(train):,} pairs, dev {len(dev):,} pairs, preset {preset_name}")

@@ -72,8 +72,8 @@ class ProgressLines(keras.callbacks.Callback):
         self.epoch_seconds.append(spent)
         left = self.params.get("epochs", epoch + 1) - (epoch + 1)
         mean = sum(self.epoch_seconds) / len(self.epoch_seconds)
-        eta = f"; ETA {duration(mean * left)} for {left} more epoch{'s' if left != 1 else ''} (less if it stops early)" \
-            if left else ""
+        more = f"{left} more epoch{'s' if left != 1 else ''}"
+        eta = f"; ETA {duration(mean * left)} for {more} (less if it stops early)" if left else ""
         self.line(f"{self._epoch_name()} done in {duration(spent)}: {_metrics(logs)}{eta}")
 
     def _epoch_name(self) -> str:
