@@ -83,7 +83,10 @@ class ProgressLines(keras.callbacks.Callback):
 def _metrics(logs: dict | None) -> str:
     """`loss 3.1234, accuracy 0.4121, val_bleu 12.31`: the logs Keras hands over, in a fixed form."""
     parts = []
-    for key, value in (logs or {}).items():
+    logs = logs or {}
+    # Training figures first, then the dev set's, each group as Keras gives them (loss first).
+    order = sorted(logs, key=lambda key: (key.startswith("val_"), key.removeprefix("val_") != "loss"))
+    for key, value in ((key, logs[key]) for key in order):
         try:
             number = float(value)
         except (TypeError, ValueError):
