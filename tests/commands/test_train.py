@@ -202,3 +202,19 @@ def test_evaluate_cites_its_scores_and_keeps_outputs_and_scores(trained, tmp_pat
     record = json.loads(scores.read_text())
     assert set(record) >= {"bleu", "chrf", "signatures", "exact_match", "sentences", "search", "model", "data"}
     assert record["sentences"] == 100 and record["search"]["beam_size"] == 1 and "hypotheses" not in record
+
+
+def test_test_data_is_read_as_the_model_was_trained_old_models_included():
+    from keras_seq2seq.commands.options import model_reading
+
+    old = {"data": {"file": "pairs.tsv", "format": "auto", "source_lang": None, "source_column": 1, "target_column": 0}}
+    assert model_reading(old) == {"format": None, "source_lang": None, "source_column": 1, "target_column": 0}
+    tatoeba = {"data": {"file": "train.tsv", "format": "auto", "source_lang": "spa", "source_column": 1,
+                        "target_column": 0}}
+    assert model_reading(tatoeba) == {"format": "anki", "source_lang": "spa", "source_column": None,
+                                      "target_column": None}
+    recognised = {"data": {"file": "cmn.txt", "format": "anki", "source_lang": None, "source_column": 1,
+                           "target_column": 0}}
+    assert model_reading(recognised)["format"] == "anki"
+    assert set(model_reading({"data": {"task": "dates"}}).values()) == {None}
+    assert set(model_reading({"data": {"file": "a.src", "format": "aligned"}}).values()) == {None}

@@ -190,8 +190,8 @@ def run(args) -> int:
 def check(args):
     """The run's `Settings` and preset name, once every option is known to be usable."""
     from keras_seq2seq.config import resolve
-    from keras_seq2seq.training.checkpoint import finished_model
     from keras_seq2seq.run_config import apply
+    from keras_seq2seq.training.checkpoint import finished_model
 
     if bool(args.task) == bool(args.data):
         raise Seq2SeqError("give exactly one of --task NAME or --data FILE")
@@ -212,8 +212,7 @@ def check(args):
     if args.stream and settings.train.batch_tokens:
         raise Seq2SeqError("--batch-tokens plans an epoch from every pair's length before it starts, and a "
                            "stream is never held: use --batch-size with --stream, or train without --stream")
-    if settings.train.devices > 1 and not settings.train.batch_tokens and \
-            settings.train.batch_size % settings.train.devices:
+    if settings.train.batch_size % settings.train.devices:  # dev batches split across them too
         raise Seq2SeqError(f"--devices {settings.train.devices}: each batch is split evenly across the devices, "
                            f"so --batch-size must be a multiple of it, got {settings.train.batch_size}")
     for flag, path in (("--data", args.data), ("--target-data", args.target_data), ("--dev", args.dev),
