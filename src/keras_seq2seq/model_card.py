@@ -130,7 +130,7 @@ def _training(config: dict) -> list[str]:
                          f"of the target positions")
     hardware = training.get("hardware") or {}
     if hardware:
-        devices = ", ".join(hardware.get("devices", [])) or "?"
+        devices = ", ".join(hardware.get("devices", [])) or f"({hardware.get('backend', '?')} backend)"
         lines.append(f"- hardware: {hardware.get('cpu') or hardware.get('machine', '?')}, {hardware.get('cores', '?')} "
                      f"cores; Keras devices: {devices}; {hardware.get('platform', '')}")
     if training.get("resumed_from"):

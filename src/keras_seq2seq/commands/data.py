@@ -10,7 +10,6 @@ Both write train.tsv, dev.tsv, test.tsv and held-out.tsv the way ../shared/data 
 
 from __future__ import annotations
 
-import argparse
 
 from keras_seq2seq.commands.options import HelpFormatter, whole_number
 from keras_seq2seq.data.splits import DEV_SIZE, HELD_OUT_SIZE, SEED, TEST_SIZE

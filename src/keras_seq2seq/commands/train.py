@@ -28,7 +28,7 @@ from keras_seq2seq.commands.options import (add_data_options, interval, number, 
 from keras_seq2seq.config import (ATTENTION_KINDS, CELLS, PRECISIONS, PRESETS, SELECT_ON, SUBWORD_MODELS,
                                   TOKENIZER_KINDS, preset)
 from keras_seq2seq.errors import ConfigError, Seq2SeqError
-from keras_seq2seq.run_config import NO_NORMALIZATION, NONE_AS_ZERO, SETTING_OPTIONS
+from keras_seq2seq.run_config import NO_NORMALIZATION, SETTING_OPTIONS
 
 DEFAULT_PRESET = "tatoeba-word"
 NORMALIZATIONS = ("NFC", "NFKC", "NFD", "NFKD", NO_NORMALIZATION)

@@ -11,10 +11,18 @@ import keras
 
 
 def hardware() -> dict:
-    return {"cpu": _cpu_name(), "cores": os.cpu_count(), "machine": platform.machine(),
-            "devices": [str(device) for device in keras.distribution.list_devices()],
+    return {"cpu": _cpu_name(), "cores": os.cpu_count(), "machine": platform.machine(), "devices": _devices(),
             "backend": keras.backend.backend(), "platform": platform.platform(terse=True),
             "python": platform.python_version()}
+
+
+def _devices() -> list[str]:
+    """The devices Keras sees (`cpu:0`, `gpu:0`, ...); none where its distribution API has no
+    implementation (the torch backend)."""
+    try:
+        return [str(device) for device in keras.distribution.list_devices()]
+    except (AttributeError, NotImplementedError):
+        return []
 
 
 def _cpu_name() -> str:
