@@ -5,4 +5,4 @@ Each module named in `MODULES` has `register(commands, command)`: it adds its pa
 dependencies only inside its `run` function, so `seq2seq --help` stays fast.
 """
 
-MODULES: list[str] = ["translate", "data", "serve", "prepare_dialogue", "chat", "shortlist"]
+MODULES: list[str] = ["translate", "data", "serve", "prepare_dialogue", "chat", "shortlist", "export"]

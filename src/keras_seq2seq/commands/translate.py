@@ -22,7 +22,8 @@ def register(commands, command) -> None:
 
     translate = command(commands, "translate", run,
                         "translate lines from stdin or --input, one output line per input line")
-    translate.add_argument("--model", required=True, metavar="DIR", help="model directory")
+    translate.add_argument("--model", required=True, metavar="DIR",
+                           help="model directory, or an ONNX export directory (`seq2seq export`)")
     translate.add_argument("--input", metavar="FILE", help="read sentences from FILE instead of stdin")
     translate.add_argument("--output", metavar="FILE", help="write translations to FILE instead of stdout")
     translate.add_argument("--batch-size", type=_positive_int, default=64, help="sentences decoded together")
@@ -52,11 +53,23 @@ def _input_lines(text: str) -> list[str]:
     return lines[:-1] if lines[-1] == "" else lines
 
 
-def run(args) -> int:
+def _load(directory: str):
+    """A `Translator`, or for an ONNX export directory the runtime's translator (no Keras)."""
+    from keras_seq2seq.runtime.manifest import is_export
+
+    if is_export(directory):
+        from keras_seq2seq.runtime import load
+
+        return load(directory)
     from keras_seq2seq.translator import Translator
 
+    return Translator.load(directory)
+
+
+def run(args) -> int:
     started = time.perf_counter()
-    translator = Translator.load(args.model)
+    translator = _load(args.model)
+    exported = getattr(translator, "exported", False)
     if args.input:
         from keras_seq2seq.artifacts import read_text_file
 
@@ -98,7 +111,10 @@ def run(args) -> int:
             raise Seq2SeqError(f"{args.output}: cannot write ({error.strerror})") from None
     else:
         sys.stdout.write(text)
-    if args.verbose:
+    if args.verbose and exported:
+        print(f"translate: {len(lines):,} lines in {time.perf_counter() - started:.1f} s (model loading "
+              f"included); ONNX export, {translator.precision}", file=sys.stderr)
+    elif args.verbose:
         from keras_seq2seq.shapes import decoding_summary
 
         traced, bound = decoding_summary(translator, lines, args.batch_size)
@@ -112,9 +128,16 @@ def _translate_and_plot(translator, lines: list[str], args, sampling: dict | Non
     from keras_seq2seq.alignment import n_best_alignments
     from keras_seq2seq.plotting import plot_alignments
 
-    found = n_best_alignments(translator, lines, args.n_best, args.batch_size, args.beam_size,
-                              args.length_penalty, sampling, args.seed,
-                              no_repeat_ngram=args.no_repeat_ngram, replace_unk=args.replace_unk)
+    if getattr(translator, "exported", False):  # the runtime's own (greedy and beam search only)
+        if sampling or args.no_repeat_ngram:
+            raise Seq2SeqError("an ONNX export decodes with greedy and beam search only; drop --sample "
+                               "and --no-repeat-ngram, or use the Keras model directory")
+        found = translator.n_best_alignments(lines, args.n_best, args.batch_size, args.beam_size,
+                                             args.length_penalty, replace_unk=args.replace_unk)
+    else:
+        found = n_best_alignments(translator, lines, args.n_best, args.batch_size, args.beam_size,
+                                  args.length_penalty, sampling, args.seed,
+                                  no_repeat_ngram=args.no_repeat_ngram, replace_unk=args.replace_unk)
     try:
         paths = plot_alignments([hypotheses[0] for hypotheses in found], args.plot_attention)
     except OSError as error:
