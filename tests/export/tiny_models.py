@@ -26,11 +26,12 @@ def make_translator(pairs, seed: int = 0, **options) -> Translator:
     return translator
 
 
-def assert_same_outputs(expected, actual, tolerance: float = 1e-3) -> None:
+def assert_same_outputs(expected, actual, tolerance: float = 1e-2) -> None:
     """n-best lists equal in text, and in score up to float rounding.
 
     With weights of ±1 the logits reach the hundreds, and two matrix-product kernels that
-    round differently then disagree by up to ~1e-3 on a log-probability (trained models: ~1e-5).
+    round differently then disagree by up to ~1e-2 on a summed log-probability (seen: 8e-3 over
+    14 steps); on a trained model, by ~1e-5.
     """
     assert [[text for text, _ in hypotheses] for hypotheses in actual] == \
         [[text for text, _ in hypotheses] for hypotheses in expected]

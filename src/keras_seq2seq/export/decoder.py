@@ -62,10 +62,10 @@ def decoder_graph(model):
         x = g.op("MatMul", x, g.const(array(decoder.output_projection.kernel), "output_projection"))
     logits = _output_layer(g, decoder, x, shortlist)
 
-    # log p = logit - logsumexp(logits), for the best `candidates` logits only.
-    top = g.op("ReduceMax", logits, axes=[1], keepdims=1)
-    summed = g.op("ReduceSum", g.op("Exp", g.op("Sub", logits, top)), g.const(np.array([1], np.int64)), keepdims=1)
-    normaliser = g.op("Add", top, g.op("Log", summed))
+    # log p = logit - logsumexp(logits), for the best `candidates` logits only. One reduction
+    # (onnxruntime's subtracts the row maximum first, as Keras' does) instead of four passes
+    # over `rows x vocab` arrays.
+    normaliser = g.op("ReduceLogSumExp", logits, axes=[1], keepdims=1)
     best, best_ids = g.op("TopK", logits, candidates, outputs=2, axis=-1, largest=1, sorted=1)
     for name in names:
         g.output(f"new_{name}", new_state[name], FLOAT, ["rows", units])

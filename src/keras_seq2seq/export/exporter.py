@@ -13,8 +13,6 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
 from keras_seq2seq.errors import ModelFileError, Seq2SeqError
 from keras_seq2seq.runtime import manifest as manifest_file
 
@@ -154,12 +152,3 @@ def _signature(graph) -> dict:
     return {"inputs": [describe(v) for v in graph.graph.input],
             "outputs": [describe(v) for v in graph.graph.output]}
 
-
-def probe_sources(vocab_size: int, rows: int = 4, length: int = 7, seed: int = 0) -> np.ndarray:
-    """A few padded source rows (ids >= 4, the last row empty) for the export check."""
-    rng = np.random.default_rng(seed)
-    ids = rng.integers(4, max(vocab_size, 5), size=(rows, length)).astype(np.int32)
-    for row in range(rows):
-        ids[row, length - row * 2 :] = 0
-    ids[-1] = 0
-    return ids
