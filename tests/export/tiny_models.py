@@ -11,10 +11,15 @@ SIZES = dict(units=32, embedding_dim=16, param_init=1.0, max_output_len=14, batc
 
 
 def make_translator(pairs, seed: int = 0, **options) -> Translator:
-    """An untrained model with uniform ±1 weights and a push towards <eos>, so that its
+    """An untrained model with uniform weights and a push towards <eos>, so that its
     outputs differ from sentence to sentence and end at different steps; with a shortlist."""
     translator = Translator.create(pairs, preset_name="dates", **{**SIZES, "seed": seed, **options})
-    decoder = translator.model.decoder
+    model = translator.model
+    # Weights of ±1 make outputs depend on the source; smaller recurrent weights keep the
+    # recurrence from amplifying rounding the way a chaotic system would (a trained model's does not).
+    for rnn in [*model.encoder.rnns, *model.encoder.backward_rnns, *model.decoder.rnns]:
+        rnn.recurrent_kernel.assign(ops.convert_to_numpy(rnn.recurrent_kernel) * 0.25)
+    decoder = model.decoder
     bias = decoder.output_bias if decoder.tie_embeddings else decoder.output_layer.bias
     values = ops.convert_to_numpy(bias).copy()
     values[EOS_ID] += 1.0
