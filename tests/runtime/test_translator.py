@@ -70,3 +70,10 @@ def test_what_the_runtime_cannot_do_is_refused(model_and_export):
         exported.translate("one string")
     with pytest.raises(Seq2SeqError, match="no vocabulary shortlist"):
         exported.use_shortlist(5)  # this model was saved without shortlist.json
+
+
+def test_batches_of_empty_lines_decode_to_nothing(model_and_export):
+    exported = load(model_and_export[2])
+    assert exported.translate(["", " "]) == ["", ""]
+    assert exported.translate_n_best([""], 2, beam_size=3) == model_and_export[0].translate_n_best([""], 2, beam_size=3)
+    assert exported.translate([]) == []

@@ -48,7 +48,7 @@ def beam_search(graphs, source_ids: np.ndarray, max_length: int, beam_size: int,
     attention = np.zeros((batch, k, max_length, source_length), np.float32) if return_attention else None
 
     live = np.flatnonzero(~finished.all(axis=1))  # sentences still searching
-    state, source = graphs.encode(source_ids[live])
+    state, source = graphs.encode(source_ids[live]) if len(live) else ([], [])
     state = [np.repeat(s, k, axis=0) for s in state]  # rows b*k .. b*k+k-1: sentence b's hypotheses
     source = [np.repeat(s, k, axis=0) for s in source]
     tokens = np.full((len(live), k), BOS_ID, np.int32)

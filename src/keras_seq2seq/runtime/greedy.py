@@ -24,6 +24,8 @@ def greedy_search(graphs, source_ids: np.ndarray, max_length: int, shortlist: np
     scores = np.zeros(batch, np.float32)
     attention = np.zeros((batch, max_length, source_ids.shape[1]), np.float32) if return_attention else None
     live = np.flatnonzero(source_ids.any(axis=1))  # which sentences the rows below are
+    if not len(live):  # nothing but empty lines
+        return (output, scores) if attention is None else (output, scores, attention)
     state, source = graphs.encode(source_ids[live])
     tokens = np.full(len(live), BOS_ID, np.int32)
     for step in range(max_length):
