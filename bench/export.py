@@ -20,27 +20,23 @@ BLEU change of greedy and beam 5; cold_start_s: the slower of the two exports):
 
 from __future__ import annotations
 
-import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-DEFAULT_DATA = HERE.parent.parent / "shared" / "data"
+from common import HERE, add_pair_arguments, argument_parser, busy_warning, last_line, median, pair_dir
+
 BATCH = 64
 BEAMS = (1, 5)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argument_parser(__doc__)
     parser.add_argument("--model", type=Path, help="a trained model directory (default: train one)")
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA, help="folder of <pair>/ splits")
-    parser.add_argument("--pair", default="spa-eng", help="language pair folder")
+    add_pair_arguments(parser)
     parser.add_argument("--source-lang", default="spa", help="source language of the pair's files")
     parser.add_argument("--minutes", type=float, default=30.0, help="training budget when no --model")
     parser.add_argument("--out", type=Path, help="where to train the model (default runs/export-<pair>)")
@@ -58,9 +54,10 @@ def main() -> int:
     from keras_seq2seq.runtime import load
     from keras_seq2seq.translator import Translator
 
-    pair_dir = args.data_dir / args.pair
-    model_dir = args.model or train(args, pair_dir)
-    test = list(read_corpus(pair_dir / "test.tsv", source_lang=args.source_lang))
+    folder = pair_dir("export", args.data_dir, args.pair, splits=("test",) if args.model else ("train", "dev", "test"))
+    busy_warning("export")
+    model_dir = args.model or train(args, folder)
+    test = list(read_corpus(folder / "test.tsv", source_lang=args.source_lang))
     test = test[: args.sentences] if args.sentences else test
     sources, references = [p.source for p in test], [p.target for p in test]
     workdir = Path(tempfile.mkdtemp(prefix="bench-export-"))
@@ -84,7 +81,7 @@ def main() -> int:
                 engine.translate(sources, batch_size=BATCH, beam_size=beam)
                 times[name].append(time.perf_counter() - started)
         for name in engines:
-            speed[name, beam] = len(sources) / statistics.median(times[name])
+            speed[name, beam] = len(sources) / median(times[name])
         print(f"beam {beam}: " + ", ".join(f"{n} {speed[n, beam]:,.0f} sent/s" for n in engines), flush=True)
 
     tokenize = engines["jax"].target_tokenizer.tokenize
@@ -113,16 +110,17 @@ def main() -> int:
     print(f"\nfloat32 outputs identical to JAX's: {sum(same):,} of {len(same):,}")
     deltas = [bleu["onnx-int8", beam] - bleu["jax", beam] for beam in BEAMS]
     delta = max(deltas, key=abs)
-    print(f"export: pair={args.pair} identical={identical:.3f} "
-          f"ort_greedy={speed['onnx-float32', 1] / speed['jax', 1]:.2f}x "
-          f"ort_beam5={speed['onnx-float32', 5] / speed['jax', 5]:.2f}x "
-          f"int8_greedy={speed['onnx-int8', 1] / speed['jax', 1]:.2f}x "
-          f"int8_beam5={speed['onnx-int8', 5] / speed['jax', 5]:.2f}x "
-          f"int8_bleu_delta={delta:+.2f} cold_start_s={max(cold['onnx-float32'], cold['onnx-int8']):.2f}")
+    last_line("export", {"pair": args.pair, "identical": f"{identical:.3f}",
+                         "ort_greedy": f"{speed['onnx-float32', 1] / speed['jax', 1]:.2f}x",
+                         "ort_beam5": f"{speed['onnx-float32', 5] / speed['jax', 5]:.2f}x",
+                         "int8_greedy": f"{speed['onnx-int8', 1] / speed['jax', 1]:.2f}x",
+                         "int8_beam5": f"{speed['onnx-int8', 5] / speed['jax', 5]:.2f}x",
+                         "int8_bleu_delta": f"{delta:+.2f}",
+                         "cold_start_s": f"{max(cold['onnx-float32'], cold['onnx-int8']):.2f}"})
     return 0
 
 
-def train(args, pair_dir: Path) -> Path:
+def train(args, folder: Path) -> Path:
     """A tatoeba-small model on the pair's training data (reused when it already exists)."""
     from keras_seq2seq.data.corpus import read_corpus
     from keras_seq2seq.translator import Translator
@@ -131,8 +129,8 @@ def train(args, pair_dir: Path) -> Path:
     if (out / "config.json").is_file():
         print(f"using the model already in {out}")
         return out
-    train_pairs = list(read_corpus(pair_dir / "train.tsv", source_lang=args.source_lang))
-    dev = list(read_corpus(pair_dir / "dev.tsv", source_lang=args.source_lang))
+    train_pairs = list(read_corpus(folder / "train.tsv", source_lang=args.source_lang))
+    dev = list(read_corpus(folder / "dev.tsv", source_lang=args.source_lang))
     Translator.train(train_pairs, dev=dev, preset="tatoeba-small", out_dir=out, max_minutes=args.minutes)
     return out
 
@@ -155,7 +153,7 @@ def cold_start(command: list[str], sentence: str, runs: int, cache: Path | None 
         process.wait()
         if process.returncode or not line:
             raise SystemExit(f"export: {' '.join(command)} failed:\n{process.stderr.read().decode()}")
-    return statistics.median(seconds)
+    return median(seconds)
 
 
 if __name__ == "__main__":

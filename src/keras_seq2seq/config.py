@@ -64,7 +64,7 @@ class ModelSettings:
     param_init: float = 0.0            # > 0: every weight starts uniform in ±param_init (OpenNMT's
                                        # scheme); 0: Keras' per-layer initialisers (Glorot, ...)
     precision: str = "float32"         # one of PRECISIONS; mixed ones pay off on GPUs/TPUs, not
-                                       # on CPUs without bf16 matrix units (bench/precision.py)
+                                       # on CPUs without bf16 matrix units (docs/performance.md)
 
     def __post_init__(self):
         if self.cell not in CELLS:
@@ -193,10 +193,9 @@ PRESETS: dict[str, dict] = {
     },
     # Word-level Tatoeba pairs (e.g. ../shared/data/spa-eng): the core model, no attention.
     # Sized for a CPU: 256 units and batches of 128 keep the matrix products large and cheap.
-    # All tatoeba-* presets pad lengths in steps of 4, not 8: on spa-eng at batches of 128, 17
-    # training shapes instead of 9 (a few seconds of compiling each) for less padding: 2,644
-    # against 2,400 target tokens/s (bench/speed_ours.py, the std model, 300 steps, medians of 3,
-    # 2026-11-26). The default stays 8 for small tasks, where compiling dominates.
+    # All tatoeba-* presets pad lengths in steps of 4, not 8: about twice the training shapes
+    # (a few seconds of compiling each) for less padding, which pays off in runs of half an
+    # hour (docs/performance.md). The default stays 8 for small tasks, where compiling dominates.
     "tatoeba-word": {
         "text": {"min_freq": 2, "max_vocab": 16000},
         "model": {"embedding_dim": 256, "units": 256, "num_layers": 1, "dropout": 0.2},
@@ -207,8 +206,8 @@ PRESETS: dict[str, dict] = {
     # "general" attention with input feeding, label smoothing; decode with --beam-size 5.
     # Uniform ±0.1 weights and scaled attention scores: with Keras' initialisers and unscaled
     # scores, attention collapsed onto the first source token within ~100 steps and stayed
-    # there (see layers/attention.py); with both, dev BLEU after one epoch on spa-eng went from
-    # 2.2 to 28.7 (same seed, learning rate 3e-3).
+    # there (see layers/attention.py); with both, it spreads over the source from the first
+    # epoch on (docs/performance.md has the dev BLEU of both).
     "tatoeba-small": {
         "text": {"min_freq": 2, "max_vocab": 16000},
         "model": {"embedding_dim": 256, "units": 256, "num_layers": 2, "dropout": 0.2,
@@ -230,6 +229,19 @@ PRESETS: dict[str, dict] = {
                   "label_smoothing": 0.1, "max_source_len": 80, "max_target_len": 80, "length_step": 4},
     },
 }
+
+
+def resolve(preset_name: str | None = None, settings: Settings | None = None, **overrides) -> Settings:
+    """The settings of a run, made once where a run is asked for (the CLI, the Python API):
+    `settings` (or the named preset's, or the defaults) with `overrides` applied, all checked.
+
+    >>> resolve("dates", epochs=3).train.epochs
+    3
+    """
+    if settings is not None and preset_name is not None:
+        raise ConfigError("give a preset or settings, not both")
+    base = settings if settings is not None else preset(preset_name)
+    return base.updated(**overrides)
 
 
 def preset(name: str | None) -> Settings:

@@ -24,7 +24,7 @@ import warnings
 from pathlib import Path
 
 from keras_seq2seq.alignment import Alignment
-from keras_seq2seq.artifacts import atomic_write_bytes
+from keras_seq2seq.files import atomic_write_bytes
 
 CELL_INCHES = 0.32  # side of one token-pair cell while the figure stays under MAX_INCHES
 MAX_INCHES = 24.0  # longest side of the heat map itself; longer sentences get smaller cells

@@ -10,7 +10,7 @@ import random
 import numpy as np
 import pytest
 
-from keras_seq2seq import checkpoint
+from keras_seq2seq.training import checkpoint
 from keras_seq2seq.cli import main
 from keras_seq2seq.config import preset
 from keras_seq2seq.data.batching import padded_length

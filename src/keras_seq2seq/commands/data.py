@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 
+from keras_seq2seq.commands.options import whole_number
 from keras_seq2seq.data.splits import DEV_SIZE, HELD_OUT_SIZE, SEED, TEST_SIZE
 
 
@@ -44,8 +45,6 @@ def register(commands, command) -> None:
 
 
 def _add_split_options(parser) -> None:
-    from keras_seq2seq.cli import whole_number  # cli is loaded: it is the one calling us
-
     _count = whole_number(0)
     group = parser.add_argument_group("splitting")
     group.add_argument("--dev-size", type=_count, default=DEV_SIZE, help="lines in dev.tsv")

@@ -20,7 +20,7 @@ from keras_seq2seq.text.vocabulary import BOS_ID
 POOL_BATCHES = 64  # batches per sorting pool: large enough to group lengths, small enough to mix
 # A rare padded shape is padded further, to a larger shape already in use, when that costs at most
 # this many batches' worth of extra work per epoch: about what compiling a program of its own
-# costs (a training step of the tatoeba-small model compiles in ~6-10 s, 15-25 steps' time).
+# costs (compiling a training step of the tatoeba-small model takes as long as a few dozen steps).
 MERGE_COST = 2.0
 
 
@@ -35,6 +35,14 @@ def padded_length(length: int, step: int) -> int:
         return max(step, -(-length // step) * step)
     coarse = 4 * step
     return fine + -(-(length - fine) // coarse) * coarse
+
+
+def within_limits(source_ids: int, target_ids: int, max_source_len: int | None,
+                  max_target_len: int | None) -> bool:
+    """The training length rule: a pair stays unless a side is over its limit in tokens (the
+    target's `<eos>`, counted in `target_ids`, does not count against it)."""
+    return not ((max_source_len and source_ids > max_source_len)
+                or (max_target_len and target_ids - 1 > max_target_len))
 
 
 def pad(sequences: Sequence[np.ndarray], length: int, rows: int | None = None) -> np.ndarray:
@@ -101,7 +109,7 @@ class TrainingBatches(keras.utils.PyDataset):
     the dataset then holds that epoch's batches from number `skip` on.
 
     With `merge_shapes`, a shape few batches have is padded up to a common one (`merged_shapes`):
-    13 training shapes become 9 on spa-eng at batches of 128, four compiled programs fewer.
+    a few compiled programs fewer on a real corpus.
     """
 
     def __init__(self, sources: list[np.ndarray], targets: list[np.ndarray], batch_size: int,
@@ -112,8 +120,7 @@ class TrainingBatches(keras.utils.PyDataset):
         self.batch_size = batch_size
         self.length_step = length_step
         # Targets pad in half steps: the decoder and output layer cost most per position, and
-        # finer target lengths cut their padding by about a seventh at the same shape count
-        # (spa-eng, batches of 128: 71% -> 81% real target tokens, 12 shapes either way).
+        # finer target lengths cut their padding at the same shape count (docs/performance.md).
         self.target_step = max(1, length_step // 2)
         self.shuffle = shuffle
         self.seed = seed

@@ -23,7 +23,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 from typing import Callable
 
-from keras_seq2seq.artifacts import FILE_MODE
+from keras_seq2seq.files import FILE_MODE
 from keras_seq2seq.errors import Seq2SeqError
 
 BASE_URL = "https://www.manythings.org/anki/"  # the public home of the Tatoeba/Anki pair files

@@ -8,7 +8,7 @@ Why the graphs are written by hand, from the trained weights, with `onnx.helper`
 the layers are few and small (embeddings, LSTM/GRU cells, three attention scores, dense
 layers), so the graphs are a few hundred lines that mirror `layers/` one to one, need no
 converter, and are exact (the exporter checks them against the Keras model before writing).
-The converters we tried or weighed (2026-12-03):
+The converters we tried or weighed (docs/export.md has the dates and versions):
 
 - `jax2onnx` 0.17.1 (JAX backend): converted the decoder step (in 42 s) but failed on the
   encoder ("reshape with symbolic dimensions requires mapping to input axes": our recurrent

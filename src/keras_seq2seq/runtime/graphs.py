@@ -32,10 +32,9 @@ class Graphs:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.log_severity_level = 3
-        # Threads that spin while waiting for work lose their core to it on a machine shared with
-        # other work: a decoder step took 13.6 ms with spinning off, 16.5 ms with it on (medians of 8,
-        # 2 threads, a loaded 2-core machine, 2026-12-03).
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # warnings about unused initialisers are not the user's business
+        # Threads that spin while waiting for work take a core from other work on a shared machine,
+        # and decoder steps got slower with spinning on (docs/export.md).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         sessions = {}
         for name in ("encoder", "decoder"):
             path = Path(directory) / manifest["graphs"][name]["file"]

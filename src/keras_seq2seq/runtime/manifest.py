@@ -86,7 +86,7 @@ def _check_file(directory: Path, name, expected) -> None:
 
 def write_manifest(directory: Path, manifest: dict) -> None:
     """Hash every file named in `manifest["files"]` (already written), then write the manifest."""
-    from keras_seq2seq.artifacts import atomic_write_text
+    from keras_seq2seq.files import atomic_write_text
 
     directory = Path(directory)
     manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, **manifest}

@@ -25,8 +25,9 @@ from keras_seq2seq.runtime.beam import beam_search
 from keras_seq2seq.runtime.graphs import Graphs
 from keras_seq2seq.runtime.greedy import greedy_search
 from keras_seq2seq.runtime.manifest import read_manifest
+from keras_seq2seq.search.options import Sampling, SearchOptions
 from keras_seq2seq.search.shortlist import Shortlist
-from keras_seq2seq.text.tokenizers import tokenizer_from_config
+from keras_seq2seq.text.factory import tokenizer_from_config
 from keras_seq2seq.text.vocabulary import BOS_ID, EOS, EOS_ID, PAD_ID, Vocabulary
 
 
@@ -78,68 +79,74 @@ class ExportedTranslator:
         return self.target_tokenizer.detokenize(self.target_vocab.decode(ids))
 
     # ------------------------------------------------------------------ translation
+    def search_options(self, options: SearchOptions | None = None, **choices) -> SearchOptions:
+        """The options a call decodes with (as `Translator.search_options`); the runtime runs
+        greedy and beam search, so sampling and n-gram blocking are refused here."""
+        if options is None:
+            choices["sampling"] = Sampling.of(choices.get("sampling"))
+            options = SearchOptions(**choices)
+        if options.sampling is not None or options.no_repeat_ngram:
+            what = "sampling" if options.sampling is not None else "no_repeat_ngram"
+            raise Seq2SeqError(f"the ONNX runtime decodes with greedy and beam search only; {what} needs the "
+                               "whole distribution: use the Keras model directory for it")
+        return options.with_default_shortlist(self.shortlist_size)
+
     def translate(self, texts: Sequence[str], batch_size: int | None = None, beam_size: int = 1,
                   length_penalty: float = 0.0, sampling: dict | None = None, seed: int = 0,
-                  no_repeat_ngram: int = 0, replace_unk: bool = False) -> list[str]:
+                  no_repeat_ngram: int = 0, replace_unk: bool = False, *,
+                  options: SearchOptions | None = None) -> list[str]:
         """One output per input, in order (greedy, or beam search with `beam_size`)."""
-        best = self.translate_n_best(texts, 1, batch_size, beam_size, length_penalty, sampling, seed,
-                                     no_repeat_ngram, replace_unk)
+        options = self.search_options(options, beam_size=beam_size, length_penalty=length_penalty,
+                                      sampling=sampling, seed=seed, no_repeat_ngram=no_repeat_ngram,
+                                      replace_unk=replace_unk)
+        best = self.translate_n_best(texts, batch_size=batch_size, options=options.replace(n_best=1))
         return [hypotheses[0][0] for hypotheses in best]
 
     def translate_n_best(self, texts: Sequence[str], n_best: int = 1, batch_size: int | None = None,
                          beam_size: int = 1, length_penalty: float = 0.0, sampling: dict | None = None,
-                         seed: int = 0, no_repeat_ngram: int = 0,
-                         replace_unk: bool = False) -> list[list[tuple[str, float]]]:
+                         seed: int = 0, no_repeat_ngram: int = 0, replace_unk: bool = False, *,
+                         options: SearchOptions | None = None) -> list[list[tuple[str, float]]]:
         """For every input, its `n_best` outputs as `(text, score)`, best first (as `Translator`)."""
-        self._check(texts, n_best, beam_size, sampling, no_repeat_ngram)
-        if replace_unk:
-            found = self.n_best_alignments(texts, n_best, batch_size, beam_size, length_penalty, replace_unk=True)
+        _check_texts(texts)
+        options = self.search_options(options, n_best=n_best, beam_size=beam_size, length_penalty=length_penalty,
+                                      sampling=sampling, seed=seed, no_repeat_ngram=no_repeat_ngram,
+                                      replace_unk=replace_unk)
+        if options.replace_unk:
+            found = self.align_n_best(texts, batch_size, options=options)
             return [[(a.text, a.score) for a in hypotheses] for hypotheses in found]
         outputs: list[list[tuple[str, float]]] = [[] for _ in texts]
-        for i, (ids, scores) in self._generate(texts, batch_size, beam_size, length_penalty, n_best, False):
-            outputs[i] = [(self.decode_target(ids[n].tolist()), float(scores[n])) for n in range(n_best)]
+        for i, (ids, scores) in self._generate(texts, batch_size, options, False):
+            outputs[i] = [(self.decode_target(ids[n].tolist()), float(scores[n])) for n in range(options.n_best)]
         return outputs
 
     def align(self, texts: Sequence[str], beam_size: int = 1, length_penalty: float = 0.0,
               batch_size: int | None = None, replace_unk: bool = False, sampling: dict | None = None,
-              seed: int = 0, no_repeat_ngram: int = 0) -> list[Alignment]:
+              seed: int = 0, no_repeat_ngram: int = 0, *, options: SearchOptions | None = None) -> list[Alignment]:
         """For every text, its best output with the attention that wrote it (see `Translator.align`)."""
-        self._check(texts, 1, beam_size, sampling, no_repeat_ngram)
-        found = self.n_best_alignments(texts, 1, batch_size, beam_size, length_penalty, replace_unk)
-        return [hypotheses[0] for hypotheses in found]
+        options = self.search_options(options, beam_size=beam_size, length_penalty=length_penalty,
+                                      sampling=sampling, seed=seed, no_repeat_ngram=no_repeat_ngram,
+                                      replace_unk=replace_unk)
+        return [hypotheses[0] for hypotheses in self.align_n_best(texts, batch_size, options=options.replace(n_best=1))]
 
-    def n_best_alignments(self, texts: Sequence[str], n_best: int = 1, batch_size: int | None = None,
-                          beam_size: int = 1, length_penalty: float = 0.0,
-                          replace_unk: bool = False) -> list[list[Alignment]]:
-        """For every text, its `n_best` hypotheses as `Alignment`s (attention models only)."""
-        self._check(texts, n_best, beam_size, None, 0)
+    def align_n_best(self, texts: Sequence[str], batch_size: int | None = None, *,
+                     options: SearchOptions) -> list[list[Alignment]]:
+        """For every text, its `options.n_best` hypotheses as `Alignment`s (attention models only)."""
+        _check_texts(texts)
+        options = self.search_options(options)
         if not self.graphs.has_attention:
             raise Seq2SeqError("this model has no attention (it was trained with attention 'none'), so there "
                                "are no attention weights to return")
         results: list[list[Alignment]] = [[] for _ in texts]
-        for i, (ids, scores, attention) in self._generate(texts, batch_size, beam_size, length_penalty,
-                                                          n_best, True):
+        for i, (ids, scores, attention) in self._generate(texts, batch_size, options, True):
             source_tokens = self.source_tokenizer.tokenize(texts[i])
-            surface = surface_tokens(self.source_tokenizer, texts[i]) if replace_unk else None
+            surface = surface_tokens(self.source_tokenizer, texts[i]) if options.replace_unk else None
             results[i] = [self._alignment(ids[n], attention[n], source_tokens, float(scores[n]), surface)
-                          for n in range(n_best)]
+                          for n in range(options.n_best)]
         return results
 
     # ------------------------------------------------------------------ internals
-    def _check(self, texts, n_best: int, beam_size: int, sampling, no_repeat_ngram: int) -> None:
-        if isinstance(texts, str):
-            raise TypeError("translate() takes a list of strings; wrap a single string in a list")
-        if beam_size < 1:
-            raise ValueError(f"beam_size must be at least 1, got {beam_size}")
-        if not 1 <= n_best <= beam_size:
-            raise ValueError(f"n_best must be between 1 and beam_size ({beam_size}), got {n_best}")
-        if sampling is not None or no_repeat_ngram:
-            what = "sampling" if sampling is not None else "no_repeat_ngram"
-            raise Seq2SeqError(f"the ONNX runtime decodes with greedy and beam search only; {what} needs the "
-                               "whole distribution: use the Keras model directory for it")
-
-    def _generate(self, texts: Sequence[str], batch_size: int | None, beam_size: int,
-                  length_penalty: float, n_best: int, return_attention: bool):
+    def _generate(self, texts: Sequence[str], batch_size: int | None, options: SearchOptions,
+                  return_attention: bool):
         """Yields `(index into texts, (ids hypotheses x max_length, scores[, attention]))`.
 
         Texts are decoded in length-sorted batches, each padded only to its own longest source:
@@ -153,13 +160,17 @@ class ExportedTranslator:
             source_ids = np.zeros((len(rows), max([len(encoded[i]) for i in rows] + [1])), np.int32)
             for row, i in enumerate(rows):
                 source_ids[row, : len(encoded[i])] = encoded[i]
-            shortlist = self.shortlist.for_batch(source_ids, self.shortlist_size) if self.shortlist_size else None
-            if beam_size == 1:
-                found = greedy_search(self.graphs, source_ids, self.max_output_len, shortlist, return_attention)
+            size = options.shortlist if options.shortlist < len(self.target_vocab) else 0
+            if size and self.shortlist is None:
+                raise Seq2SeqError("this export has no vocabulary shortlist (export a model that has shortlist.json)")
+            shortlist = self.shortlist.for_batch(source_ids, size) if size else None
+            max_length = options.max_length or self.max_output_len
+            if options.beam_size == 1:
+                found = greedy_search(self.graphs, source_ids, max_length, shortlist, return_attention)
                 found = tuple(x[:, None] for x in found)  # one hypothesis per sentence
             else:
-                found = beam_search(self.graphs, source_ids, self.max_output_len, beam_size, length_penalty,
-                                    n_best, shortlist, return_attention)
+                found = beam_search(self.graphs, source_ids, max_length, options.beam_size, options.length_penalty,
+                                    options.n_best, shortlist, return_attention)
             for row, i in enumerate(rows):
                 yield i, tuple(x[row] for x in found)
 
@@ -186,3 +197,8 @@ class ExportedTranslator:
 def load(directory: str | Path, threads: int = 0) -> ExportedTranslator:
     """The export in `directory`, checked (manifest version, every file's SHA-256) and ready."""
     return ExportedTranslator(directory, threads)
+
+
+def _check_texts(texts) -> None:
+    if isinstance(texts, str):
+        raise TypeError("translate() takes a list of strings; wrap a single string in a list")
