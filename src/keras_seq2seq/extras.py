@@ -8,6 +8,7 @@ name, and each feature checks for its extra before doing anything else:
     pip install 'keras-seq2seq[plot]'         # attention heat maps (translate --plot-attention)
     pip install 'keras-seq2seq[tensorboard]'  # train --tensorboard
     pip install 'keras-seq2seq[torch]'        # KERAS_BACKEND=torch (torch==2.13.0, CPU)
+    pip install 'keras-seq2seq[export]'       # seq2seq export: ONNX graphs, int8 (docs/export.md)
 
 A new extra is one line in `EXTRAS` and one in pyproject.toml (tests/test_extras.py checks that
 they agree).
@@ -25,6 +26,8 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "plot": ("matplotlib",),
     "tensorboard": ("tensorboardX",),
     "torch": ("torch",),
+    "export": ("onnx", "onnxruntime"),
+    "runtime": ("onnxruntime",),
 }
 
 
