@@ -75,12 +75,16 @@ def chrf(hypotheses: Sequence[str], references: Sequence[str]) -> float:
     return sacrebleu.corpus_chrf(list(hypotheses), [list(references)]).score
 
 
-def signatures(target_lang: str | None) -> dict[str, str]:
-    """The sacrebleu signatures of our BLEU and chrF for this target language (one reference)."""
-    bleu_metric, chrf_metric = BLEU(tokenize=bleu_tokenization(target_lang)), CHRF()
-    bleu_metric.corpus_score(["a"], [["a"]])  # a signature names the reference count: set it
-    chrf_metric.corpus_score(["a"], [["a"]])
-    return {"bleu": str(bleu_metric.get_signature()), "chrf": str(chrf_metric.get_signature())}
+def signatures(target_lang: str | None = None) -> dict[str, str]:
+    """sacreBLEU's signature of `bleu` and of `chrf` as computed here for `target_lang`, e.g.
+    `nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0` (`tok:zh` for Chinese): what a
+    score is quoted with, so that a reader knows it is comparable with another. A signature names
+    the options and the number of references, not the text, so a one-sentence corpus gives it."""
+    found = {}
+    for name, metric in (("bleu", BLEU(tokenize=bleu_tokenization(target_lang))), ("chrf", CHRF())):
+        metric.corpus_score(["a"], [["a"]])  # sacreBLEU knows the reference count once it has scored
+        found[name] = str(metric.get_signature())
+    return found
 
 
 def score(hypotheses: Sequence[str], references: Sequence[str],

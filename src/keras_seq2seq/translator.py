@@ -242,11 +242,12 @@ class Translator:
     def evaluate(self, pairs: Iterable[PairLike], batch_size: int | None = None, beam_size: int = 1,
                  length_penalty: float = 0.0, replace_unk: bool = False, *,
                  options: SearchOptions | None = None, target_lang: str | None = None) -> dict:
-        """Scores on `pairs`, plus the outputs themselves under `"hypotheses"`.
+        """Scores on `pairs`, the sacreBLEU signatures of BLEU and chrF under `"signatures"`, plus the
+        outputs themselves under `"hypotheses"`.
 
-        `target_lang` ("zh", "cmn", ...) picks sacrebleu's tokenisation for BLEU (`zh` for
+        `target_lang` ("zh", "cmn", ...) picks sacreBLEU's tokenisation for BLEU (`zh` for
         Chinese); without it, Chinese references are detected. The result names the language
-        under `"target_lang"` and the sacrebleu signatures under `"signatures"`."""
+        under `"target_lang"`."""
         pairs = [as_pair(p) for p in pairs]
         if not pairs:
             raise Seq2SeqError("nothing to evaluate: no (source, target) pairs")

@@ -53,5 +53,5 @@ def test_scores_print_the_sacrebleu_signatures(capsys):
                   "signatures": {"bleu": "nrefs:1|case:mixed|eff:no|tok:zh|smooth:exp|version:2.6.0",
                                  "chrf": "nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.6.0"}})
     out = capsys.readouterr().out
-    assert "BLEU signature   nrefs:1|case:mixed|eff:no|tok:zh" in out
-    assert "chrF signature   nrefs:1" in out
+    assert "BLEU             30.0  nrefs:1|case:mixed|eff:no|tok:zh" in out
+    assert "chrF             40.0  nrefs:1" in out

@@ -7,8 +7,8 @@ them into a smaller character set. A tokeniser setting, `"convert": "t2s"`,
 applies the conversion inside `Tokenizer.prepare`, so it runs alike in training, translation
 and serving, and is saved with the model.
 
-`opencc` is an optional dependency (`pip install 'keras-seq2seq[zh]'`), imported only when a
-conversion is asked for.
+`opencc` comes with the `zh` extra (`pip install 'keras-seq2seq[zh]'`, extras.py), imported only
+when a conversion is asked for.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from functools import lru_cache
 from typing import Callable
 
 from keras_seq2seq.errors import ConfigError
+from keras_seq2seq.extras import require
 
 # OpenCC's configurations that this toolkit offers: Traditional → Simplified and back.
 CONVERSIONS = ("t2s", "s2t")
-ZH_EXTRA = "pip install 'keras-seq2seq[zh]'"
 
 
 def check_conversion(name: str | None) -> None:
@@ -34,13 +34,7 @@ def check_conversion(name: str | None) -> None:
 def converter(name: str) -> Callable[[str], str]:
     """The function that converts text with OpenCC's `name` configuration (e.g. "t2s")."""
     check_conversion(name)
-    try:
-        import opencc
-    except ImportError:
-        raise missing_package("opencc", f"converting Chinese scripts ({name})") from None
+    require("zh", f"converting Chinese scripts ({name})")
+    import opencc
+
     return opencc.OpenCC(name).convert
-
-
-def missing_package(package: str, purpose: str) -> ConfigError:
-    """The error for an optional Chinese-language package that is not installed."""
-    return ConfigError(f"{purpose} needs the {package} package: {ZH_EXTRA}")

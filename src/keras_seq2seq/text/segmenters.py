@@ -7,8 +7,8 @@ vocabulary with more rare words. Everything that is not Chinese is split exactly
 tokeniser splits it, and tokens join back the same way, except that no space is put next to a Chinese character
 ("Tom的", "100美元", as Chinese is written).
 
-`jieba` is an optional dependency (`pip install 'keras-seq2seq[zh]'`), imported only when this
-tokeniser is made.
+`jieba` comes with the `zh` extra (`pip install 'keras-seq2seq[zh]'`, extras.py), imported only
+when this tokeniser is made.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import re
 
-from keras_seq2seq.text.scripts import missing_package
+from keras_seq2seq.extras import require
 from keras_seq2seq.text.tokenizers import _CJK, _WORD_TOKEN, WordTokenizer
 
 _CHINESE_RUN = re.compile(rf"([{_CJK}]+)")
@@ -26,10 +26,9 @@ _SPACE_BY_CHINESE = re.compile(rf"(?<=[{_CJK}]) (?=\S)|(?<=\S) (?=[{_CJK}])")
 
 def _segmenter():
     """jieba's default segmenter, its dictionary loaded once (about a second), quietly."""
-    try:
-        import jieba
-    except ImportError:
-        raise missing_package("jieba", "the jieba tokenizer (Chinese words)") from None
+    require("zh", "the jieba tokenizer (Chinese words)")
+    import jieba
+
     jieba.setLogLevel(logging.WARNING)
     jieba.initialize()
     return jieba.dt
