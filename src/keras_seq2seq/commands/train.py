@@ -284,9 +284,10 @@ def train_and_report(args, settings, preset_name: str, log) -> int:
         data = {"file": str(args.data), **reading, "files": files,
                 **({"shuffle_buffer": train.shuffle_buffer} if args.stream else {}),
                 **({"licence": note} if (note := licence_note(Path(args.data).parent)) else {})}
-        run_record.update({key: reading.get(key) for key in ("format", "source_lang", "source_column",
-                                                             "target_column")})
-    run_record = {key: value for key, value in run_record.items() if value not in (None, False)}
+        # An anki file's direction is its source language; a TSV's or CSV's, its columns (0 included).
+        chosen_by = ("source_lang",) if reading.get("format") == "anki" else ("source_column", "target_column")
+        run_record.update({key: reading.get(key) for key in ("format", *chosen_by)})
+    run_record = {key: value for key, value in run_record.items() if value is not None and value is not False}
     info = {"data": data, "run": run_record, "preset": preset_name, "command": command_line(args)}
     _say(lines, f"training on {len(train):,} pairs, dev {len(dev):,} pairs, preset {preset_name}")
     progress = [stream for stream, wanted in ((sys.stderr, not args.quiet and not sys.stderr.isatty()),
