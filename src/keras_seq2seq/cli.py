@@ -20,8 +20,10 @@ import time
 
 from keras_seq2seq import compile_cache
 from keras_seq2seq.commands import MODULES
-from keras_seq2seq.config import (ATTENTION_KINDS, PRECISIONS, PRESETS, SELECT_ON, SUBWORD_MODELS,
-                                   TOKENIZER_KINDS)
+from keras_seq2seq.commands.architecture_options import (add_architecture_options, architecture_overrides,
+                                                         check_architecture_options)
+from keras_seq2seq.config import (ATTENTION_KINDS, LR_SCHEDULES, PRECISIONS, PRESETS, SELECT_ON,
+                                   SUBWORD_MODELS, TOKENIZER_KINDS)
 from keras_seq2seq.errors import Seq2SeqError
 
 TASK_NAMES = ("dates", "numbers", "reverse")
@@ -80,8 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     group = train.add_argument_group("model")
     group.add_argument("--cell", choices=("lstm", "gru"), help="recurrent cell")
     group.add_argument("--embedding-dim", type=int, help="embedding size")
-    group.add_argument("--units", type=int, help="recurrent hidden size")
-    group.add_argument("--layers", type=int, help="stacked recurrent layers on each side")
+    group.add_argument("--units", type=int, help="hidden size (rnn: recurrent units; transformer: the model size)")
+    group.add_argument("--layers", type=int, help="stacked layers on each side (transformer: encoder blocks)")
     group.add_argument("--dropout", type=float, help="dropout rate")
     group.add_argument("--attention", choices=ATTENTION_KINDS,
                        help="attention over the source, with input feeding (none: the plain model)")
@@ -97,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="start every weight uniform in [-SCALE, SCALE] (0: Keras' per-layer initialisers)")
     group.add_argument("--precision", choices=PRECISIONS,
                        help="float32, or mixed 16-bit compute with float32 weights (for GPUs/TPUs)")
+    add_architecture_options(train)
     group = train.add_argument_group("training (unset options come from the preset)")
     group.add_argument("--epochs", type=int, help="most epochs to train")
     group.add_argument("--batch-size", type=_positive_int, help="sentences per batch")
@@ -112,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--eval-every", type=int, metavar="STEPS",
                        help="decode and score dev every STEPS batches (0: at the end of each epoch)")
     group.add_argument("--warmup-steps", type=int, help="raise the learning rate linearly over these first steps")
+    group.add_argument("--lr-schedule", choices=LR_SCHEDULES,
+                       help="after warm-up: constant, or inverse-sqrt (falls as 1/sqrt(step); needs --warmup-steps)")
     group.add_argument("--plateau-patience", type=int,
                        help="dev evaluations without improvement before the learning rate is lowered (0: never)")
     group.add_argument("--plateau-factor", type=float, help="factor applied to the learning rate on a plateau")
@@ -295,6 +300,9 @@ def run_train(args) -> int:
                          "source_column": args.source_column, "target_column": args.target_column,
                          **({"shuffle_buffer": train.shuffle_buffer} if args.stream else {})}}
     overrides = _setting_overrides(args)
+    from keras_seq2seq.config import preset as preset_settings
+
+    check_architecture_options(args, preset_settings(preset).updated(**overrides).model.architecture)
     print(f"training on {len(train):,} pairs, dev {len(dev):,} pairs, preset {preset}", file=sys.stderr)
     translator = Translator.train(train, dev=dev, preset=preset, out_dir=args.out,
                                   verbose=0 if args.quiet else 1, info=info, log_dir=args.tensorboard,
@@ -329,7 +337,8 @@ def _setting_overrides(args) -> dict:
         "select_on": args.select_on, "eval_every": args.eval_every, "warmup_steps": args.warmup_steps,
         "plateau_patience": args.plateau_patience, "plateau_factor": args.plateau_factor,
         "label_smoothing": args.label_smoothing, "max_minutes": args.max_minutes,
-        "checkpoint_every": args.checkpoint_every, "devices": args.devices,
+        "checkpoint_every": args.checkpoint_every, "devices": args.devices, "lr_schedule": args.lr_schedule,
+        **architecture_overrides(args),
     }
     # Partial tokenizer settings: merged into the preset's, so --lowercase keeps its kind.
     for side, kind in (("source_tokenizer", source), ("target_tokenizer", target)):

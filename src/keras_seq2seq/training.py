@@ -28,6 +28,7 @@ from keras_seq2seq.data.corpus import Pair
 from keras_seq2seq.data.streaming import StreamedCorpus
 from keras_seq2seq.errors import ConfigError
 from keras_seq2seq.models import MaskedAccuracy, MaskedCrossEntropy
+from keras_seq2seq.schedules import InverseSqrtSchedule
 from keras_seq2seq.search.shortlist import Shortlist
 
 
@@ -98,7 +99,9 @@ def fit(translator, train: list[Pair] | StreamedCorpus, dev: list[Pair] | None, 
 
         progress.write = write
     callbacks: list[keras.callbacks.Callback] = [EpochPlan(batches), nan_guard, meter]
-    if t.warmup_steps:
+    if t.lr_schedule == "inverse-sqrt":
+        callbacks.append(InverseSqrtSchedule(t.learning_rate, t.warmup_steps))
+    elif t.warmup_steps:
         callbacks.append(Warmup(t.learning_rate, t.warmup_steps))
     if t.max_minutes:
         callbacks.append(TimeBudget(t.max_minutes, spent))

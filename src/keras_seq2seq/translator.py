@@ -13,7 +13,6 @@ and two vocabularies, and the settings it was made with. All of it lives in one 
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
@@ -22,6 +21,7 @@ import keras
 import numpy as np
 
 from keras_seq2seq import artifacts, metrics
+from keras_seq2seq.architectures import MODEL_CLASSES, build_model
 from keras_seq2seq.config import Settings, preset
 from keras_seq2seq.data.batching import pad, padded_length
 from keras_seq2seq.data.corpus import Pair
@@ -103,12 +103,8 @@ class Translator:
     @classmethod
     def _untrained(cls, settings: Settings, source_vocab: Vocabulary, target_vocab: Vocabulary,
                    source_tok: Tokenizer, target_tok: Tokenizer) -> "Translator":
-        m = settings.model
         keras.utils.set_random_seed(settings.train.seed)
-        fields = dataclasses.asdict(m)
-        precision = fields.pop("precision")  # a Keras dtype policy, saved with the model
-        model = Seq2Seq(len(source_vocab), len(target_vocab), dtype=precision, **fields)
-        model.build()
+        model = build_model(settings.model, len(source_vocab), len(target_vocab))
         return cls(model, settings, source_vocab, target_vocab, None, source_tok, target_tok)
 
     @classmethod
@@ -343,8 +339,9 @@ class Translator:
         _check_subwords(directory, source_tok, source_vocab, artifacts.SOURCE_VOCAB_FILE)
         _check_subwords(directory, target_tok, target_vocab, artifacts.TARGET_VOCAB_FILE)
         model = artifacts.load_keras_model(directory)
-        if not isinstance(model, Seq2Seq):
-            raise ModelFileError(f"{directory / artifacts.MODEL_FILE}: holds a {type(model).__name__}, not a Seq2Seq model")
+        if not isinstance(model, MODEL_CLASSES):
+            raise ModelFileError(f"{directory / artifacts.MODEL_FILE}: holds a {type(model).__name__}, not a "
+                                 f"Seq2Seq or Transformer model")
         if (model.source_vocab_size, model.target_vocab_size) != (len(source_vocab), len(target_vocab)):
             raise ModelFileError(
                 f"{directory}: the vocabularies ({len(source_vocab)}/{len(target_vocab)} tokens) do not "

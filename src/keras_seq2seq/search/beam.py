@@ -54,7 +54,7 @@ def beam_search(model, source_ids, max_length: int, beam_size: int, alpha: float
     # The best normalised score a live hypothesis could still reach: its score only falls, and
     # the length penalty's divisor is largest at the length limit.
     best_divisor = ((5.0 + max_length) / 6.0) ** alpha  # GNMT's penalty, in Python: a constant
-    state, source = model.encode(source_ids)
+    state, source = model.encode(source_ids, max_length=max_length)
     # The shortlist's output weights, gathered once (an extra argument only when there is one).
     words = () if shortlist is None else (model.decoder.shortlist_output(shortlist),)
     # Every sentence's state and source repeated k times, `batch x k x ...`, flattened to
