@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 
-from keras_seq2seq.callbacks import StepCounter
+import keras
 
 
 def inverse_sqrt(step: int, peak: float, warmup: int) -> float:
@@ -31,13 +31,18 @@ def inverse_sqrt(step: int, peak: float, warmup: int) -> float:
     return peak * min(n / warmup, math.sqrt(warmup / n))
 
 
-class InverseSqrtSchedule(StepCounter):
+class InverseSqrtSchedule(keras.callbacks.Callback):
     """Sets the learning rate to `inverse_sqrt(step, peak, warmup)` before every training batch."""
 
     def __init__(self, peak: float, warmup: int):
         super().__init__()
         self.peak = peak
         self.warmup = warmup
+        self._step = 0
+
+    def on_train_begin(self, logs=None):
+        # The optimizer's update count: it carries on across a resume (saved with the model).
+        self._step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
 
     def on_train_batch_begin(self, batch, logs=None):
         self.model.optimizer.learning_rate = inverse_sqrt(self._step, self.peak, self.warmup)

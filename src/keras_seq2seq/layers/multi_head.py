@@ -92,7 +92,10 @@ class MultiHeadAttention(keras.layers.Layer):
         keys = ops.reshape(keys, (batch, -1, h, size))
         values = ops.reshape(values, (batch, -1, h, size))
         scores = ops.cast(ops.einsum("bqhd,bkhd->bhqk", query, keys), "float32")  # batch x h x len x keys
-        weights = ops.softmax(ops.where(mask, scores, NEG_INF), axis=-1)
+        scores = ops.where(mask, scores, NEG_INF)
+        # The softmax, written out: `ops.softmax` warns when a step attends to a single position.
+        weights = ops.exp(scores - ops.max(scores, axis=-1, keepdims=True))
+        weights = weights / ops.sum(weights, axis=-1, keepdims=True)
         dropped = self.drop(ops.cast(weights, query.dtype), training=training)
         context = ops.einsum("bhqk,bkhd->bqhd", dropped, values)  # batch x len x h x size
         context = ops.reshape(context, (batch, length, self.dim))
