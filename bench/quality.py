@@ -83,7 +83,7 @@ def main() -> int:
     if args.peer and not args.model:
         peer = run_peer(args)
     print_table(ours, peer, args.beam_size, str(test_file))
-    if translator.settings.model.attention != "none":
+    if translator.model.decoder.has_attention:
         print(attention_summary(translator, [p.source for p in test[:500]]))
     for pair, hypothesis in list(zip(test, ours["hypotheses"]))[:5]:
         print(f"  {pair.source}\n    → {hypothesis}\n    = {pair.target}")
