@@ -1,12 +1,24 @@
 """OpenNMT-py 3.5.1 baseline on a Tatoeba pair, to compare with bench/quality.py.
 
-Why: a number from our toolkit means little alone; this trains the classic OpenNMT-py RNN recipe
-(2-layer brnn encoder, 256 LSTM units, "general" global attention, input feed, dropout 0.3,
-adam 0.001, 2048-token batches, words seen at least twice) for the same wall-clock budget on the
-same splits and scores it the same way (sacrebleu defaults: 13a, cased, raw references).
+Why: a number from our toolkit means little alone; this trains an OpenNMT-py recipe for the same
+wall-clock budget on the same splits and scores it the same way (sacrebleu defaults: 13a, cased,
+raw references). Two recipes (`--recipe`):
+
+- rnn (default): the classic OpenNMT-py RNN recipe: 2-layer brnn encoder, 256 LSTM units,
+  "general" global attention, input feed, dropout 0.3, adam 0.001, 2048-token batches, Moses
+  words seen at least twice (Chinese: characters).
+- transformer: OpenNMT-py's Transformer recipe (pre-norm blocks, sinusoidal positions, Adam
+  with beta2 0.998, "noam" warm-up and inverse-square-root decay, Glorot initialisation, label
+  smoothing 0.1, token batches, one joint SentencePiece vocabulary shared by both embeddings and
+  the output layer) at the sizes given on the command line; bench/quality.py passes those of
+  the keras-seq2seq preset it compares, so both train the same network. The noam rate is set so
+  that its peak equals `--peak-lr` at `--warmup-steps`. The SentencePiece model (unigram,
+  `--vocab-size` pieces, learnt on both sides of the training split) comes from pyonmttok.
 
     python bench/opennmt_peer.py --data-dir ../shared/data --pair spa-eng --minutes 30 \
         --work bench/peers/runs/spa-eng [--json peer.json] [--train-limit 5000]
+    python bench/opennmt_peer.py --pair spa-eng --minutes 30 --recipe transformer --units 256 \
+        --layers 3 --heads 4 --ffn-dim 1024 --warmup-steps 1000 --peak-lr 1e-3
 
 How: it makes (once; a stamp file skips it next time) a venv at bench/peers/opennmt-venv with
 pinned packages, then runs itself again inside it. There it Moses-tokenises the TSV splits
@@ -46,6 +58,7 @@ INSTALL_STEPS = [
     ["configargparse==1.9.0", "pyyaml==6.0.3", "six==1.17.0", "pyonmttok==1.38.1",
      "spacy==3.8.18", "pyahocorasick==2.3.1", "rapidfuzz==3.14.6", "fasttext-wheel==0.9.2",
      "sacremoses==0.2.0", "sacrebleu==2.6.0"],
+    ["ctranslate2==4.8.5"],  # bench/speed_peer.py: the Transformer converted, the decoding anchor
 ]
 MOSES_LANG = {"eng": "en", "spa": "es", "fra": "fr", "deu": "de"}
 CHAR_LANGS = {"cmn"}
@@ -67,6 +80,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="OpenNMT-py's --seed (its default, -1, draws one: reruns would differ)")
     parser.add_argument("--save-steps", type=int, default=100,
                         help="checkpoint every N steps (work after the last one is lost at the kill)")
+    parser.add_argument("--recipe", choices=("rnn", "transformer"), default="rnn", help="which model to train")
+    group = parser.add_argument_group("transformer recipe (sizes as keras-seq2seq's --units etc.)")
+    group.add_argument("--units", type=int, default=256, help="model size")
+    group.add_argument("--layers", type=int, default=3, help="encoder layers")
+    group.add_argument("--decoder-layers", type=int, default=0, help="decoder layers (0: --layers)")
+    group.add_argument("--heads", type=int, default=4)
+    group.add_argument("--ffn-dim", type=int, default=1024, help="feed-forward size (0: 4 x --units)")
+    group.add_argument("--dropout", type=float, default=0.1)
+    group.add_argument("--attention-dropout", type=float, default=0.1)
+    group.add_argument("--label-smoothing", type=float, default=0.1)
+    group.add_argument("--warmup-steps", type=int, default=1000)
+    group.add_argument("--peak-lr", type=float, default=1e-3, help="the noam schedule's rate at --warmup-steps")
+    group.add_argument("--vocab-size", type=int, default=8000, help="joint SentencePiece pieces")
+    group.add_argument("--batch-tokens", type=int, default=2048, help="tokens per batch")
     return parser.parse_args(argv)
 
 
@@ -117,18 +144,44 @@ def write_tokenised(pairs, src_tok, tgt_tok, stem: Path) -> tuple[Path, Path]:
     return src_path, tgt_path
 
 
+def rnn_recipe() -> dict:
+    """The classic OpenNMT-py RNN recipe (the model and optimizer part of the config)."""
+    return {
+        "src_words_min_frequency": 2, "tgt_words_min_frequency": 2,
+        "encoder_type": "brnn", "decoder_type": "rnn", "rnn_type": "LSTM", "layers": 2,
+        "hidden_size": 256, "word_vec_size": 256, "global_attention": "general", "input_feed": 1,
+        "dropout": [0.3], "optim": "adam", "learning_rate": 0.001, "batch_type": "tokens", "batch_size": 2048,
+    }
+
+
+def transformer_recipe(args: argparse.Namespace) -> dict:
+    """OpenNMT-py's Transformer recipe at the sizes in `args` (see the module docstring)."""
+    # noam: rate = learning_rate * units^-0.5 * min(step^-0.5, step * warmup^-1.5), whose peak,
+    # at step = warmup, is learning_rate * units^-0.5 * warmup^-0.5.
+    learning_rate = args.peak_lr * (args.units * args.warmup_steps) ** 0.5
+    return {
+        "share_vocab": True, "src_vocab_size": args.vocab_size, "tgt_vocab_size": args.vocab_size,
+        "encoder_type": "transformer", "decoder_type": "transformer", "position_encoding": True,
+        "enc_layers": args.layers, "dec_layers": args.decoder_layers or args.layers, "heads": args.heads,
+        "hidden_size": args.units, "word_vec_size": args.units, "transformer_ff": args.ffn_dim or 4 * args.units,
+        "dropout": [args.dropout], "attention_dropout": [args.attention_dropout],
+        "share_embeddings": True, "share_decoder_embeddings": True,
+        "optim": "adam", "adam_beta2": 0.998, "decay_method": "noam", "warmup_steps": args.warmup_steps,
+        "learning_rate": round(learning_rate, 6), "max_grad_norm": 0.0, "param_init": 0.0,
+        "param_init_glorot": True, "label_smoothing": args.label_smoothing, "normalization": "tokens",
+        "batch_type": "tokens", "batch_size": args.batch_tokens,
+    }
+
+
 def write_config(work: Path, train: tuple[Path, Path], save_steps: int, limit: int | None,
-                 seed: int = 1) -> Path:
+                 seed: int = 1, recipe: dict | None = None) -> Path:
     """The OpenNMT-py YAML config shared by onmt_build_vocab and onmt_train (the recipe)."""
     config = {
         "save_data": str(work / "onmt"), "overwrite": True,
         "src_vocab": str(work / "vocab.src"), "tgt_vocab": str(work / "vocab.tgt"),
-        "src_words_min_frequency": 2, "tgt_words_min_frequency": 2,
         "data": {"corpus_1": {"path_src": str(train[0]), "path_tgt": str(train[1])}},
-        "encoder_type": "brnn", "decoder_type": "rnn", "rnn_type": "LSTM", "layers": 2,
-        "hidden_size": 256, "word_vec_size": 256, "global_attention": "general", "input_feed": 1,
-        "dropout": [0.3], "optim": "adam", "learning_rate": 0.001,
-        "batch_type": "tokens", "batch_size": 2048, "train_steps": 1_000_000,
+        **(recipe or rnn_recipe()),
+        "train_steps": 1_000_000,
         "save_model": str(work / "model"), "save_checkpoint_steps": save_steps,
         "keep_checkpoint": 3, "world_size": 1, "report_every": 50, "seed": seed,
     }
@@ -210,11 +263,33 @@ def translate(model: Path, src: Path, out: Path, beam: int) -> float:
     return float(found.group(1)) if found and float(found.group(1)) > 0 else wall
 
 
-def detokenise(path: Path) -> list[str]:
-    """English Moses detokenisation of a tokenised output file, one string a line."""
+def detokenise(path: Path, subwords: Path | None = None) -> list[str]:
+    """Detokenised lines of a tokenised output file: SentencePiece pieces joined back with the
+    `subwords` model, or else English Moses detokenisation."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    if subwords is not None:
+        pieces = subword_tokenizer(subwords)
+        return [pieces.detokenize(line.split()) for line in lines]
     from sacremoses import MosesDetokenizer
     moses = MosesDetokenizer(lang="en")
-    return [moses.detokenize(line.split()) for line in path.read_text(encoding="utf-8").splitlines()]
+    return [moses.detokenize(line.split()) for line in lines]
+
+
+def subword_tokenizer(model: Path):
+    import pyonmttok
+    return pyonmttok.Tokenizer("none", sp_model_path=str(model))
+
+
+def learn_subwords(pairs, work: Path, vocab_size: int) -> Path:
+    """A joint unigram SentencePiece model learnt from both sides of `pairs` (pyonmttok)."""
+    import pyonmttok
+    text = work / "subword-training.txt"
+    text.write_text("".join(f"{s}\n{t}\n" for s, t in pairs), encoding="utf-8")
+    learner = pyonmttok.SentencePieceLearner(vocab_size=vocab_size, character_coverage=0.9999)
+    learner.ingest_file(str(text))
+    model = work / "sentencepiece.model"
+    learner.learn(str(model))  # the file is written under exactly this name
+    return model
 
 
 def score(hypotheses: list[str], references: list[str]) -> tuple[float, float]:
@@ -226,17 +301,24 @@ def score(hypotheses: list[str], references: list[str]) -> tuple[float, float]:
 
 def prepare(args: argparse.Namespace, pair_dir: Path, work: Path):
     """Tokenised train/test files and a fresh config in `work`; return (config, test source, test pairs)."""
-    src_tok, tgt_tok = tokenizer(args.pair.split("-")[0]), tokenizer("eng")
     work.mkdir(parents=True, exist_ok=True)
     for old in work.glob("model_step_*.pt"):
         old.unlink()
     train_pairs = read_pairs(pair_dir / "train.tsv", args.train_limit)
     test_pairs = read_pairs(pair_dir / "test.tsv")
+    if args.recipe == "transformer":
+        pieces = subword_tokenizer(learn_subwords(train_pairs, work, args.vocab_size))
+        src_tok = tgt_tok = lambda text: " ".join(pieces.tokenize(text)[0])  # noqa: E731
+        recipe = transformer_recipe(args)
+    else:
+        src_tok, tgt_tok = tokenizer(args.pair.split("-")[0]), tokenizer("eng")
+        recipe = rnn_recipe()
     train = write_tokenised(train_pairs, src_tok, tgt_tok, work / "train")
     test_src, _ = write_tokenised(test_pairs, src_tok, tgt_tok, work / "test")
     print(f"opennmt-peer: {len(train_pairs):,} training pairs, {len(test_pairs):,} test pairs in {work}",
           flush=True)
-    return write_config(work, train, args.save_steps, args.train_limit, args.seed), test_src, test_pairs
+    config = write_config(work, train, args.save_steps, args.train_limit, args.seed, recipe)
+    return config, test_src, test_pairs
 
 
 def load_average() -> float:
@@ -260,10 +342,12 @@ def benchmark(args: argparse.Namespace, pair_dir: Path, work: Path) -> dict:
     beam_s = translate(model, test_src, work / "test.beam5.txt", beam=5)
     greedy_s = translate(model, test_src, work / "test.greedy.txt", beam=1)
     refs = [t for _, t in test_pairs]
-    bleu, chrf = score(detokenise(work / "test.beam5.txt"), refs)
-    greedy_bleu, _ = score(detokenise(work / "test.greedy.txt"), refs)
+    subwords = work / "sentencepiece.model" if args.recipe == "transformer" else None
+    bleu, chrf = score(detokenise(work / "test.beam5.txt", subwords), refs)
+    greedy_bleu, _ = score(detokenise(work / "test.greedy.txt", subwords), refs)
     return {
-        "name": "opennmt-py", "pair": args.pair, "bleu": round(bleu, 1), "chrf": round(chrf, 1),
+        "name": "opennmt-py", "recipe": args.recipe, "pair": args.pair, "bleu": round(bleu, 1),
+        "chrf": round(chrf, 1),
         "greedy_bleu": round(greedy_bleu, 1),
         "train_tokens_per_second": round(statistics.median(rates)) if rates else 0,
         "beam_sentences_per_second": round(len(test_pairs) / beam_s),
@@ -284,7 +368,7 @@ def report(figures: dict, json_path: Path | None) -> None:
     if json_path:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(figures, indent=2) + "\n")
-    keys = ("name", "pair", "bleu", "chrf", "greedy_bleu", "train_tokens_per_second",
+    keys = ("name", "recipe", "pair", "bleu", "chrf", "greedy_bleu", "train_tokens_per_second",
             "beam_sentences_per_second", "greedy_sentences_per_second", "steps", "minutes", "unk")
     print("peer: " + " ".join(f"{k}={figures[k]}" for k in keys), flush=True)
 
@@ -305,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
             print(error, file=sys.stderr)
             return 2
         return subprocess.run([str(python), str(Path(__file__).resolve()), *argv]).returncode
-    work = args.work or HERE / "peers" / "runs" / args.pair
+    work = args.work or HERE / "peers" / "runs" / (args.pair if args.recipe == "rnn" else f"{args.pair}-{args.recipe}")
     report(benchmark(args, pair_dir, work.resolve()), args.json)
     return 0
 

@@ -81,7 +81,7 @@ def main() -> int:
     ours["minutes"] = minutes
     peer = None
     if args.peer and not args.model:
-        peer = run_peer(args)
+        peer = run_peer(args, peer_recipe(translator, train))
     print_table(ours, peer, args.beam_size, str(test_file))
     if translator.model.decoder.has_attention:
         print(attention_summary(translator, [p.source for p in test[:500]]))
@@ -152,12 +152,28 @@ def print_shortlist_table(whole: dict, listed: dict, size: int) -> None:
         print(f"| {name} | {fmt.format(whole[key])} | {fmt.format(listed[key])} | {change} |")
 
 
-def run_peer(args) -> dict | None:
+def peer_recipe(translator, train) -> list[str]:
+    """The peer's recipe options: its RNN recipe, or, for a Transformer, OpenNMT-py's Transformer
+    recipe with our model's sizes, vocabulary size, warm-up, peak rate and batch size in tokens."""
+    m, t = translator.settings.model, translator.settings.train
+    if m.architecture != "transformer":
+        return []
+    sample = train[:: max(1, len(train) // 2000)]
+    mean_target = sum(len(translator.encode_target(p.target)) for p in sample) / max(1, len(sample))
+    return ["--recipe", "transformer", "--units", str(m.units), "--layers", str(m.num_layers),
+            "--decoder-layers", str(m.decoder_layers), "--heads", str(m.heads), "--ffn-dim", str(m.ffn_dim),
+            "--dropout", str(m.dropout), "--attention-dropout", str(m.attention_dropout),
+            "--label-smoothing", str(t.label_smoothing), "--warmup-steps", str(t.warmup_steps),
+            "--peak-lr", str(t.learning_rate), "--vocab-size", str(translator.settings.text.vocab_size),
+            "--batch-tokens", str(round(t.batch_size * mean_target))]
+
+
+def run_peer(args, recipe: list[str]) -> dict | None:
     """OpenNMT-py on the same splits and budget, in its own venv (bench/opennmt_peer.py)."""
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "peer.json"
         command = [sys.executable, str(HERE / "opennmt_peer.py"), "--data-dir", str(args.data_dir),
-                   "--pair", args.pair, "--minutes", str(args.minutes), "--json", str(report)]
+                   "--pair", args.pair, "--minutes", str(args.minutes), "--json", str(report), *recipe]
         print("peer:", " ".join(command), flush=True)
         done = subprocess.run(command)
         if done.returncode != 0 or not report.exists():

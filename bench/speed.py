@@ -3,12 +3,18 @@
     .venv/bin/python bench/speed.py                  # 2 configurations x 2 data sets, 3 repeats
     .venv/bin/python bench/speed.py --quick          # real data only, 1 repeat, fewer steps
     .venv/bin/python bench/speed.py --json bench/results/speed.json
+    .venv/bin/python bench/speed.py --configs tfm --datasets real   # the Transformer, with CTranslate2
 
 Configurations (both toolkits): vocabulary 8k/8k words, embedding 256, one LSTM layer of 512
 units each side, no dropout, Adam 1e-3, batches of 64 sentences.
 - std: unidirectional encoder, no attention (OpenNMT-py: rnn encoder, global_attention none).
 - att: bidirectional encoder (2 x 256), Luong "general" attention with input feeding
   (OpenNMT-py: encoder_type brnn, global_attention general, input_feed 1).
+- tfm (not in the default --configs): a Transformer, model size 256, 3 blocks per side, 4 heads,
+  feed-forward 1,024 (`--tfm-*`), the inverse-sqrt ("noam") schedule peaking at 1e-3 after 100
+  steps, otherwise as above (OpenNMT-py: encoder_type/decoder_type transformer). Its OpenNMT-py
+  model is also converted to CTranslate2 4.8.5 (float32 and int8 weights) and decodes the same
+  sentences: rows "... CTranslate2 ..." hold our figure beside CTranslate2's and their ratio.
 Data sets (bench/speed_data.py): real = ../shared/data/spa-eng (spa→eng, word level, <= 30
 tokens), synthetic = random ids, lengths 10–30. Both toolkits read the same tokenised TSVs.
 
@@ -54,7 +60,7 @@ sys.path.insert(0, str(HERE))
 import speed_data  # noqa: E402
 
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data"
-CONFIGS = {"std": False, "att": True}  # name -> attention (+ bidirectional encoder)
+CONFIGS = {"std": [], "att": ["--attention"], "tfm": ["--transformer"]}  # name -> the workers' model flags
 TOOLKITS = ("ours", "peer")
 NAMES = {"ours": "keras-seq2seq", "peer": "OpenNMT-py 3.5.1"}
 # (label, key, format, higher is better): the rows shown per configuration.
@@ -75,6 +81,11 @@ ROWS = [
     ("beam5 mean output tokens", "beam5_mean_length", "{:.1f}"),
     ("peak RSS MB", "peak_rss_mb", "{:,.0f}"),
 ]
+# tfm only: our decoding beside the peer's model run by CTranslate2 (our figure, CTranslate2's).
+CT2_ROWS = {f"ct2_{q}_{search}_sentences_per_second": f"{search}_sentences_per_second"
+            for q in ("float32", "int8") for search in ("greedy", "beam5")}
+ROWS += [(f"{search} sent/s vs CTranslate2 {q}", f"ct2_{q}_{search}_sentences_per_second", "{:,.0f}")
+         for q in ("float32", "int8") for search in ("greedy", "beam5")]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -85,13 +96,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="real data only, 1 repeat, 200 steps")
     parser.add_argument("--repeats", type=int, help="runs per toolkit and configuration (default 3; quick 1)")
     parser.add_argument("--steps", type=int, help="training batches per run (default 300; quick 200)")
-    parser.add_argument("--configs", default="std,att", help="comma-separated: std, att")
+    parser.add_argument("--configs", default="std,att", help="comma-separated: std, att, tfm")
     parser.add_argument("--datasets", help="comma-separated: real, synthetic (default both; quick: real)")
     parser.add_argument("--sentences", type=int, default=1000, help="test sentences decoded")
     parser.add_argument("--vocab", type=int, default=8000, help="vocabulary cap per side (4 specials included)")
     parser.add_argument("--embedding", type=int, default=256)
     parser.add_argument("--units", type=int, default=512)
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--tfm-units", type=int, default=256, help="tfm: model size")
+    parser.add_argument("--tfm-layers", type=int, default=3, help="tfm: blocks per side")
+    parser.add_argument("--tfm-heads", type=int, default=4, help="tfm: attention heads")
+    parser.add_argument("--tfm-ffn", type=int, default=1024, help="tfm: feed-forward size")
     parser.add_argument("--shortlist", type=int, default=2048,
                         help="keras-seq2seq also decodes with a vocabulary shortlist of this size (0: not)")
     parser.add_argument("--work", type=Path, default=HERE / "results" / "speed", help="data and runs go here")
@@ -146,12 +161,13 @@ def run_worker(command: list[str], label: str) -> dict | None:
 
 
 def worker_command(args, toolkit: str, config: str, dataset: str, peer_python: Path) -> list[str]:
+    units = args.tfm_units if config == "tfm" else args.units
     common = ["--data", str(args.work / dataset), "--steps", str(args.steps), "--batch-size",
               str(args.batch_size), "--vocab", str(args.vocab), "--embedding", str(args.embedding),
-              "--units", str(args.units), "--sentences", str(args.sentences),
-              "--max-length", str(args.max_length[dataset])]
-    if CONFIGS[config]:
-        common.append("--attention")
+              "--units", str(units), "--sentences", str(args.sentences),
+              "--max-length", str(args.max_length[dataset]), *CONFIGS[config]]
+    if config == "tfm":
+        common += ["--layers", str(args.tfm_layers), "--heads", str(args.tfm_heads), "--ffn-dim", str(args.tfm_ffn)]
     if toolkit == "ours":
         return [sys.executable, str(HERE / "speed_ours.py"), *common, "--shortlist", str(args.shortlist)]
     return [str(peer_python), str(HERE / "speed_peer.py"), *common,
@@ -177,8 +193,12 @@ def summarise(runs: dict, stats: dict, args, peak: float) -> dict:
     summary = {}
     for combo, by_toolkit in runs.items():
         config, dataset = combo.split("/")
-        per_token = speed_data.flops_per_target_token(stats[dataset], CONFIGS[config], args.embedding,
-                                                      args.units, args.vocab)
+        if config == "tfm":
+            per_token = speed_data.transformer_flops_per_target_token(
+                stats[dataset], args.tfm_units, args.tfm_ffn, args.tfm_layers, args.tfm_layers, args.vocab)
+        else:
+            per_token = speed_data.flops_per_target_token(stats[dataset], config == "att", args.embedding,
+                                                          args.units, args.vocab)
         summary[combo] = {"flops_per_target_token": round(per_token)}
         for toolkit, results in by_toolkit.items():
             medians = {key: median(results, key) for _, key, _ in ROWS if key not in ("useful_gflops", "peak_share")}
@@ -187,6 +207,9 @@ def summarise(runs: dict, stats: dict, args, peak: float) -> dict:
             medians["peak_share"] = medians["useful_gflops"] / peak if rate else None
             medians["runs"] = len(results)
             summary[combo][toolkit] = medians
+        if any(summary[combo].get("peer", {}).get(key) is not None for key in CT2_ROWS):
+            for key, ours in CT2_ROWS.items():  # our figure on the CTranslate2 rows
+                summary[combo]["ours"][key] = summary[combo]["ours"].get(ours)
     return summary
 
 
@@ -225,6 +248,11 @@ def headline(summary: dict) -> str:
                       ("beam5", "beam5_sentences_per_second")):
         found = worst(ratio(summary, combo, key) for combo in summary)
         parts.append(f"{name}={found:.2f}x" if found is not None else f"{name}=n/a")
+    for name, key in (("greedy_vs_ct2_int8", "ct2_int8_greedy_sentences_per_second"),
+                      ("beam5_vs_ct2_int8", "ct2_int8_beam5_sentences_per_second")):
+        found = worst(ratio(summary, combo, key) for combo in summary)
+        if found is not None:
+            parts.append(f"{name}={found:.2f}x")
     share = worst(figures["ours"].get("peak_share") for figures in summary.values())
     parts.append(f"peak_share={share:.2f}" if share is not None else "peak_share=n/a")
     for name in ("greedy", "beam5"):  # absent when run with --shortlist 0

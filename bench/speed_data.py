@@ -24,6 +24,15 @@ V target vocabulary):
                                         + 4·H·S_i per target token (scores and context)
     output layer:                       2·H·V                per target token
 
+    Transformer (`tfm`; model size D, feed-forward F, L_e encoder and L_d decoder blocks):
+    encoder block:                      8·D² (q, k, v, output) + 4·D·F  per source token,
+                                        + 4·D·S_i per source token (scores and context)
+    decoder block:                      8·D² (self) + 4·D² (cross q, output) + 4·D·F per target
+                                        token, + 4·D² per source token (cross keys and values),
+                                        + 4·D·(t+1) at target position t (causal self-attention)
+                                        + 4·D·S_i per target token (cross-attention)
+    output layer:                       2·D·V                per target token
+
     training FLOPs = 3 × forward FLOPs  (the backward pass costs about twice the forward)
 
 Summed over the training file, divided by Σ T_i: useful FLOPs per target token, so that useful
@@ -94,6 +103,8 @@ def prepare(work: Path, name: str, splits: dict) -> dict:
         "source_tokens": sum(len(s) for s, _ in train),
         "target_tokens": sum(len(t) + 1 for _, t in train),  # + <eos>
         "source_x_target": sum(len(s) * (len(t) + 1) for s, t in train),
+        "source_squared": sum(len(s) ** 2 for s, _ in train),
+        "target_triangle": sum((len(t) + 1) * (len(t) + 2) // 2 for _, t in train),  # Σ (t + 1), t < T_i
         "max_target_tokens": max(len(t) + 1 for _, t in train),
     }
 
@@ -107,3 +118,14 @@ def flops_per_target_token(stats: dict, attention: bool, embedding: int, units: 
     else:
         forward = S * 8 * H * (E + H) + T * (8 * H * (E + H) + 2 * H * V)
     return 3 * forward / T
+
+
+def transformer_flops_per_target_token(stats: dict, dim: int, ffn: int, encoder_layers: int,
+                                       decoder_layers: int, vocab: int) -> float:
+    """Useful training FLOPs per real target token of the Transformer (module docstring)."""
+    D, F, V = dim, ffn, vocab
+    S, T, ST = stats["source_tokens"], stats["target_tokens"], stats["source_x_target"]
+    encoder = encoder_layers * (S * (8 * D * D + 4 * D * F) + 4 * D * stats["source_squared"])
+    decoder = decoder_layers * (T * (12 * D * D + 4 * D * F) + S * 4 * D * D
+                                + 4 * D * stats["target_triangle"] + 4 * D * ST)
+    return 3 * (encoder + decoder + T * 2 * D * V) / T

@@ -3,7 +3,7 @@
 Run by bench/speed.py in the project venv, one fresh process per (configuration, data set,
 repeat), so that the peak RSS it reports (`resource.getrusage`) is this run's alone:
 
-    python bench/speed_ours.py --data WORK/real --steps 300 --json out.json [--attention]
+    python bench/speed_ours.py --data WORK/real --steps 300 --json out.json [--attention | --transformer]
     python bench/speed_ours.py --matmul --json peak.json      # float32 matmul GFLOP/s
 
 Training goes through the library's own pipeline, `Translator.fit` (length-bucketed
@@ -50,6 +50,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--embedding", type=int, default=256)
     parser.add_argument("--units", type=int, default=512)
     parser.add_argument("--attention", action="store_true", help="brnn encoder + Luong general + input feeding")
+    parser.add_argument("--transformer", action="store_true",
+                        help="a Transformer of --units model size (the tfm configuration of bench/speed.py)")
+    parser.add_argument("--layers", type=int, default=3, help="--transformer: blocks per side")
+    parser.add_argument("--heads", type=int, default=4, help="--transformer: attention heads")
+    parser.add_argument("--ffn-dim", type=int, default=1024, help="--transformer: feed-forward size")
+    parser.add_argument("--warmup-steps", type=int, default=100,
+                        help="--transformer: the inverse-sqrt schedule's warm-up (peak 1e-3)")
     parser.add_argument("--max-length", type=int, default=50, help="generation limit in tokens")
     parser.add_argument("--sentences", type=int, default=1000, help="test sentences to decode")
     parser.add_argument("--beam-size", type=int, default=5)
@@ -133,11 +140,16 @@ def train(args, pairs: list[tuple[str, str]]) -> tuple[object, dict]:
         return meters[-1]
 
     training.Throughput = meter_factory
+    if args.transformer:  # no dropout, as the recurrent configurations; warm-up, as Transformers need
+        model = dict(architecture="transformer", num_layers=args.layers, heads=args.heads, ffn_dim=args.ffn_dim,
+                     attention_dropout=0.0, lr_schedule="inverse-sqrt", warmup_steps=args.warmup_steps)
+    else:
+        model = dict(embedding_dim=args.embedding, num_layers=1, attention="luong-general" if args.attention
+                     else "none", bidirectional=args.attention)
     translator = Translator.create(
-        pairs, max_vocab=args.vocab, min_freq=1, embedding_dim=args.embedding, units=args.units,
-        num_layers=1, dropout=0.0, attention="luong-general" if args.attention else "none",
-        bidirectional=args.attention, batch_size=args.batch_size, epochs=1, patience=0,
-        learning_rate=1e-3, seed=args.seed, length_step=args.length_step, max_output_len=args.max_length)
+        pairs, max_vocab=args.vocab, min_freq=1, units=args.units, dropout=0.0, batch_size=args.batch_size,
+        epochs=1, patience=0, learning_rate=1e-3, seed=args.seed, length_step=args.length_step,
+        max_output_len=args.max_length, **model)
     wanted = args.steps * args.batch_size
     subset = (pairs * math.ceil(wanted / len(pairs)))[:wanted]
     record = translator.fit(subset, dev=None, verbose=0)

@@ -30,7 +30,7 @@ class Transformer(TracedShapes, keras.Model):
         num_layers: encoder blocks; `decoder_layers`: decoder blocks (0: as many as the encoder).
         heads: attention heads (`units` must be a multiple).
         ffn_dim: the feed-forward inner size (0: 4 x units).
-        dropout: residual, embedding and feed-forward dropout; `attention_dropout`: on weights.
+        dropout: on embeddings and sublayer outputs; `attention_dropout`: on attention weights.
         pre_norm: layer normalisation before each sublayer (True) or after each residual (False).
         positions: `"sinusoidal"` or `"learnt"`; `max_positions`: how many learnt ones.
         share_embeddings: one embedding matrix for source and target (a joint vocabulary:

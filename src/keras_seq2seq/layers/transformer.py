@@ -10,8 +10,10 @@ and a layer normalisation. Where the normalisation goes matters:
   residual path is then an identity from input to output, which trains stably at higher
   learning rates and with short warm-ups: the better choice for short CPU budgets.
 
-Dropout is applied to each sublayer's output before the residual sum, inside the feed-forward
-layer after its ReLU, and (`attention_dropout`) to the attention weights.
+Dropout is applied, as in the paper, to each sublayer's output before the residual sum (and by
+the stacks to the embeddings), and (`attention_dropout`) to the attention weights. Not inside the
+feed-forward layer, after its ReLU, as OpenNMT-py does: on a CPU, drawing that many random bits
+(4 x dim per token) cost 60% of the feed-forward layer's own time.
 """
 
 from __future__ import annotations
@@ -32,12 +34,11 @@ def layer_norm(name: str, dtype) -> keras.layers.LayerNormalization:
 
 @keras.saving.register_keras_serializable(package="keras_seq2seq")
 class FeedForward(keras.layers.Layer):
-    """`W2 · dropout(relu(W1 x + b1)) + b2`, applied at every position.
+    """`W2 · relu(W1 x + b1) + b2`, applied at every position.
 
     Args:
         dim: model size (input and output).
         hidden: inner size (the paper's d_ff, 4 x dim).
-        dropout: dropout after the ReLU (training only).
 
     Call arguments:
         x: `... x dim`.
@@ -45,12 +46,10 @@ class FeedForward(keras.layers.Layer):
     Returns `... x dim`.
     """
 
-    def __init__(self, dim: int, hidden: int, dropout: float = 0.0, **kwargs):
+    def __init__(self, dim: int, hidden: int, **kwargs):
         super().__init__(**kwargs)
         self.dim = dim
         self.hidden = hidden
-        self.dropout = dropout
-        self.drop = seeded_dropout(dropout, dtype=self.dtype_policy, name="dropout")
 
     def build(self, input_shape=None):
         self.inner_kernel = self.add_weight(name="inner_kernel", shape=(self.dim, self.hidden),
@@ -61,13 +60,12 @@ class FeedForward(keras.layers.Layer):
         self.outer_bias = self.add_weight(name="outer_bias", shape=(self.dim,), initializer="zeros")
         self.built = True
 
-    def call(self, x, training=False):
-        hidden = matmul_2d(x, ops.cast(self.inner_kernel, x.dtype)) + ops.cast(self.inner_bias, x.dtype)
-        hidden = self.drop(ops.relu(hidden), training=training)
+    def call(self, x):
+        hidden = ops.relu(matmul_2d(x, ops.cast(self.inner_kernel, x.dtype)) + ops.cast(self.inner_bias, x.dtype))
         return matmul_2d(hidden, ops.cast(self.outer_kernel, x.dtype)) + ops.cast(self.outer_bias, x.dtype)
 
     def get_config(self):
-        return {**super().get_config(), "dim": self.dim, "hidden": self.hidden, "dropout": self.dropout}
+        return {**super().get_config(), "dim": self.dim, "hidden": self.hidden}
 
 
 class _Block(keras.layers.Layer):
@@ -83,7 +81,7 @@ class _Block(keras.layers.Layer):
         self.attention_dropout = attention_dropout
         self.pre_norm = pre_norm
         self.drop = seeded_dropout(dropout, dtype=self.dtype_policy, name="dropout")
-        self.feed_forward = FeedForward(dim, hidden, dropout, dtype=self.dtype_policy, name="feed_forward")
+        self.feed_forward = FeedForward(dim, hidden, dtype=self.dtype_policy, name="feed_forward")
         self.feed_forward_norm = layer_norm("feed_forward_norm", self.dtype_policy)
 
     def _residual(self, x, norm, sublayer, training):
@@ -96,7 +94,7 @@ class _Block(keras.layers.Layer):
         return ((x if self.pre_norm else norm(x)), *extra)
 
     def _feed_forward(self, x, training):
-        x, = self._residual(x, self.feed_forward_norm, lambda y: (self.feed_forward(y, training=training),),
+        x, = self._residual(x, self.feed_forward_norm, lambda y: (self.feed_forward(y),),
                             training)
         return x
 

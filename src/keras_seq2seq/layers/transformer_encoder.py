@@ -30,8 +30,7 @@ class TransformerEncoder(keras.layers.Layer):
         vocab_size: source vocabulary size (id 0 is padding).
         dim: model size; `heads`: attention heads; `hidden`: feed-forward inner size.
         num_layers: blocks.
-        dropout: on embeddings, sublayer outputs and inside the feed-forward layers;
-            `attention_dropout`: on attention weights.
+        dropout: on embeddings and sublayer outputs; `attention_dropout`: on attention weights.
         pre_norm: normalisation before each sublayer (see `layers/transformer.py`).
         positions: `"sinusoidal"` or `"learnt"`; `max_positions`: how many learnt ones.
 
