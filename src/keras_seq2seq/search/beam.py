@@ -13,8 +13,11 @@ so one long, unlikely hypothesis no longer keeps a whole batch decoding to the l
 `n_best` returned are exactly those of a search run to the end. The loop stops when every sentence
 is done, or at the length limit.
 
-Scores are summed log-probabilities. Finished hypotheses are ranked with the GNMT length
-penalty (Wu et al., 2016): `score / ((5 + length) / 6) ** alpha`; `alpha = 0` ranks by the raw sum.
+Scores are summed log-probabilities. Hypotheses are ranked with the GNMT length penalty (Wu et
+al., 2016): `score / ((5 + length) / 6) ** alpha`, both when the beam is pruned at every step (a
+finished hypothesis competes for a place with its own length's penalty, a live one with its
+length after this step's token, as OpenNMT-py prunes) and in the final order; `alpha = 0` ranks
+by the raw sum.
 With `beam_size = 1` this is exactly greedy search.
 """
 
@@ -81,7 +84,10 @@ def beam_search(model, source_ids, max_length: int, beam_size: int, alpha: float
         if no_repeat_ngram:
             blocked = repeated_ngram_mask(ops.reshape(output, (-1, max_length)), step, no_repeat_ngram,
                                           ops.shape(logits)[-1])
-        scores, parent, chosen = best_extensions(logits, scores, finished, k, blocked)
+        # With a length penalty, pruning compares hypotheses of different lengths by their
+        # normalised scores: a finished one at its length, a live one at its length + 1.
+        divisor = length_penalty(ops.where(finished, lengths, lengths + 1), alpha) if alpha else None
+        scores, parent, chosen = best_extensions(logits, scores, finished, k, blocked, divisor)
         if shortlist is not None:
             chosen = ops.take(shortlist, chosen)  # positions in the shortlist -> target ids
         offsets = ops.expand_dims(ops.arange(rows, dtype="int32") * k, 1)  # rows x 1
