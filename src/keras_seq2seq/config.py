@@ -277,12 +277,12 @@ PRESETS: dict[str, dict] = {
     "tatoeba-transformer": {
         "text": {"source_tokenizer": {"kind": "sentencepiece"}, "target_tokenizer": {"kind": "sentencepiece"},
                  "vocab_size": 8000, "subword_model": "unigram", "joint_vocab": True},
-        "model": {"architecture": "transformer", "units": 256, "num_layers": 3, "heads": 4, "ffn_dim": 1024,
-                  "dropout": 0.1, "attention_dropout": 0.0, "pre_norm": True, "share_embeddings": True,
+        "model": {"architecture": "transformer", "units": 256, "num_layers": 2, "heads": 4, "ffn_dim": 1024,
+                  "dropout": 0.0, "attention_dropout": 0.0, "pre_norm": True, "share_embeddings": True,
                   "tie_embeddings": True},
         "train": {"epochs": 100, "batch_size": 128, "learning_rate": 1e-3, "lr_schedule": "inverse-sqrt",
                   "warmup_steps": 400, "patience": 5, "label_smoothing": 0.1, "max_source_len": 80,
-                  "max_target_len": 80, "length_step": 8},
+                  "max_target_len": 80, "length_step": 16, "select_on": "loss"},
     },
     # The paper's base model (Vaswani et al., 2017): 6 + 6 blocks of 512, 8 heads, feed-forward
     # 2,048, dropout 0.1, label smoothing 0.1, 4,000 warm-up steps, a joint vocabulary shared by
