@@ -9,10 +9,11 @@ import pytest
 from keras import ops
 
 from keras_seq2seq import cli, plotting
-from keras_seq2seq.alignment import Alignment, n_best_alignments, replace_unknowns, surface_tokens
+from keras_seq2seq.alignment import Alignment, replace_unknowns, surface_tokens
 from keras_seq2seq.data.batching import pad
 from keras_seq2seq.errors import Seq2SeqError
 from keras_seq2seq.layers.attention import Attention
+from keras_seq2seq.search.options import SearchOptions
 from keras_seq2seq.text.vocabulary import BOS_ID, EOS, EOS_ID, UNK_ID
 from keras_seq2seq.translator import Translator
 
@@ -52,7 +53,7 @@ def test_alignments_describe_the_greedy_translation(translator):
 
 
 def test_beam_alignments_come_from_the_chosen_hypotheses(translator):
-    found = n_best_alignments(translator, TEXTS, n_best=3, beam_size=3, length_penalty=0.6)
+    found = translator.align_n_best(TEXTS, options=SearchOptions(beam_size=3, n_best=3, length_penalty=0.6))
     best = translator.translate_n_best(TEXTS, 3, beam_size=3, length_penalty=0.6)
     assert [[(a.text, pytest.approx(a.score, rel=1e-6)) for a in hyps] for hyps in found] == best
     aligned = translator.align(TEXTS, beam_size=3, length_penalty=0.6)

@@ -15,7 +15,7 @@ from fuzzing import examples
 from hypothesis import given
 from hypothesis import strategies as st
 
-from keras_seq2seq import Translator, artifacts, cli
+from keras_seq2seq import Translator, artifacts, cli, model_archive
 from keras_seq2seq.errors import ModelFileError
 from keras_seq2seq.text.vocabulary import Vocabulary
 
@@ -105,9 +105,9 @@ def test_keras_safe_mode_refusal_becomes_the_same_message(model_dir, tmp_path, m
     """Should our own scan miss a kind of code, Keras' safe_mode error still reads as a refusal."""
     lambda_config = _lambda_model_config(tmp_path)
     _edit_model_config(model_dir, lambda config: lambda_config)
-    monkeypatch.setattr(artifacts, "_CODE_CLASSES", {})
+    monkeypatch.setattr(model_archive, "_CODE_CLASSES", {})
     with pytest.raises(ModelFileError, match="refused: the file holds code .Keras safe_mode refused it."):
-        artifacts.load_keras_model(model_dir)
+        model_archive.load_keras_model(model_dir)
 
 
 @pytest.mark.parametrize("module, name, expected", [

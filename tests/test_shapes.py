@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from keras_seq2seq import Translator
-from keras_seq2seq.artifacts import MODEL_FILE
+from keras_seq2seq.model_archive import MODEL_FILE
 from keras_seq2seq.shapes import (TooManyShapesWarning, check, decode_rows, padded_lengths, row_counts,
                                   training_bound)
 
@@ -53,10 +53,10 @@ def test_training_record_counts_traces_within_the_bound(trained):
 def test_each_training_shape_is_traced_once(trained):
     translator, _, _ = trained
     from keras_seq2seq.data.batching import TrainingBatches
-    from keras_seq2seq.training import encode_pairs
+    from keras_seq2seq.data.training_data import PairList
 
     t = translator.settings.train
-    sources, targets, _ = encode_pairs(translator, [_pair(p) for p in reversal_pairs(256, 0)], None, None)
+    sources, targets, _ = PairList([_pair(p) for p in reversal_pairs(256, 0)]).encoded(translator.bundle.encode_pair)
     batches = TrainingBatches(sources, targets, t.batch_size, t.length_step, seed=t.seed)
     distinct = {batches.padded_shape(i) for i in range(len(batches))}
     record = translator.info["training"]["compiled_shapes"]

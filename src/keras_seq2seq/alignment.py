@@ -23,12 +23,18 @@ contains it. Padding is never part of either side.
 from __future__ import annotations
 
 import dataclasses
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from keras_seq2seq.text.tokenizers import Tokenizer, tokenizer_from_config
+from keras_seq2seq.bundle import ModelBundle
+from keras_seq2seq.search.options import SearchOptions
+from keras_seq2seq.text.factory import tokenizer_from_config
+from keras_seq2seq.text.tokenizers import Tokenizer
 from keras_seq2seq.text.vocabulary import BOS_ID, EOS, EOS_ID, PAD_ID, UNK_ID
+
+if TYPE_CHECKING:  # the ONNX runtime uses this module's plain parts and must not load Keras
+    from keras_seq2seq.generation import Generation
 
 
 @dataclasses.dataclass(eq=False)  # `==` on numpy weights would be ambiguous
@@ -57,46 +63,31 @@ class Alignment:
     replaced: list[int] = dataclasses.field(default_factory=list)
 
 
-def align(translator, texts: Sequence[str], beam_size: int = 1, length_penalty: float = 0.0,
-          batch_size: int | None = None, replace_unk: bool = False, sampling: dict | None = None,
-          seed: int = 0, no_repeat_ngram: int = 0) -> list[Alignment]:
-    """The best output for every text with its alignment (see `Translator.align`)."""
-    found = n_best_alignments(translator, texts, 1, batch_size, beam_size, length_penalty,
-                              sampling, seed, no_repeat_ngram, replace_unk)
-    return [hypotheses[0] for hypotheses in found]
-
-
-def n_best_alignments(translator, texts: Sequence[str], n_best: int = 1, batch_size: int | None = None,
-                      beam_size: int = 1, length_penalty: float = 0.0, sampling: dict | None = None,
-                      seed: int = 0, no_repeat_ngram: int = 0,
-                      replace_unk: bool = False) -> list[list[Alignment]]:
-    """For every text, its `n_best` hypotheses as `Alignment`s, best first.
+def n_best_alignments(bundle: ModelBundle, generation: "Generation", texts: Sequence[str],
+                      options: SearchOptions, batch_size: int | None = None) -> list[list[Alignment]]:
+    """For every text, its `options.n_best` hypotheses as `Alignment`s, best first.
 
     Decodes exactly like `Translator.translate_n_best` (same batches, same search), with the
     attention weights collected inside the compiled loop. Raises `Seq2SeqError` for a model
-    without attention.
+    without attention. With `options.replace_unk`, unknown words are copied from the source.
     """
     if isinstance(texts, str):
         raise TypeError("align() takes a list of strings; wrap a single string in a list")
-    if not 1 <= n_best <= beam_size:
-        raise ValueError(f"n_best must be between 1 and beam_size ({beam_size}), got {n_best}")
-    generator = translator.generator(beam_size, length_penalty, sampling, no_repeat_ngram,
-                                     return_attention=True, n_best=n_best)
     results: list[list[Alignment]] = [[] for _ in texts]
-    for i, (ids, scores, attention) in translator.generate_rows(texts, generator, batch_size, seed):
-        source_tokens = translator.source_tokenizer.tokenize(texts[i])
-        surface = surface_tokens(translator.source_tokenizer, texts[i]) if replace_unk else None
+    for i, (ids, scores, attention) in generation.rows(texts, options.replace(attention=True), batch_size):
+        source_tokens = bundle.source_tokenizer.tokenize(texts[i])
+        surface = surface_tokens(bundle.source_tokenizer, texts[i]) if options.replace_unk else None
         results[i] = [
-            _alignment(translator, ids[n], attention[n], source_tokens, float(scores[n]), surface)
-            for n in range(n_best)
+            _alignment(bundle, ids[n], attention[n], source_tokens, float(scores[n]), surface)
+            for n in range(options.n_best)
         ]
     return results
 
 
-def _alignment(translator, ids: np.ndarray, attention: np.ndarray, source_tokens: list[str],
+def _alignment(bundle: ModelBundle, ids: np.ndarray, attention: np.ndarray, source_tokens: list[str],
                score: float, surface: list[str] | None) -> Alignment:
     """One hypothesis: `ids` is `max_length`, `attention` is `max_length x padded src_len`."""
-    vocab = translator.target_vocab
+    vocab = bundle.target_vocab
     steps, tokens = [], []
     for step, token_id in enumerate(ids.tolist()):
         if token_id in (PAD_ID, BOS_ID):  # never real outputs; `Vocabulary.decode` drops them too
@@ -111,7 +102,7 @@ def _alignment(translator, ids: np.ndarray, attention: np.ndarray, source_tokens
     if surface is not None:
         tokens, replaced = replace_unknowns(tokens, [ids[s] for s in steps], weights, surface)
     ended = bool(steps) and ids[steps[-1]] == EOS_ID
-    text = translator.target_tokenizer.detokenize(tokens[:-1] if ended else list(tokens))
+    text = bundle.target_tokenizer.detokenize(tokens[:-1] if ended else list(tokens))
     return Alignment(source_tokens, tokens, weights, text, score, replaced)
 
 

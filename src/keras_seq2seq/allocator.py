@@ -3,9 +3,9 @@
 XLA on CPU allocates every step's buffers (logits, gradients, optimizer slots) with `malloc` and
 frees them when the step ends. glibc hands large blocks back to the kernel on `free` (blocks
 over its mmap threshold, and the tops of the per-thread arenas), so the next step touches fresh
-pages: measured on the `tatoeba-small` model, about 80k page faults per training step (some
-330 MB zeroed by the kernel), and 11-14% of the step's time. With one arena, no mmap for large
-blocks, and no trimming, the same step faults no page at all.
+pages, zeroed by the kernel, tens of thousands of page faults per step of a `tatoeba-small`
+model (docs/performance.md). With one arena, no mmap for large blocks, and no trimming, the
+same step faults no page at all.
 
 The price is that the process keeps its peak heap until it exits, which is what a training run
 or a server does anyway. Set `SEQ2SEQ_MALLOC=system` to keep glibc's defaults.

@@ -1,7 +1,7 @@
 """A compile cache on disk for the `seq2seq` command: a later start reads compiled programs back.
 
-Under JAX, the first `seq2seq translate` on a model spends seconds compiling its search (about 5 s
-for a 2x256 attention model here), and every new process used to pay that again. JAX can keep
+Under JAX, the first `seq2seq translate` on a model spends seconds compiling its search, and every
+new process used to pay that again. JAX can keep
 compiled programs in a directory, keyed by the program, the JAX version and the device, and reads
 the directory's location from the environment when it is first imported. So the command line sets
 it before anything imports JAX:

@@ -44,7 +44,7 @@ class TextSettings:
 ARCHITECTURES = ("rnn", "transformer")  # see architectures.py
 CELLS = ("lstm", "gru")
 POSITION_KINDS = ("sinusoidal", "learnt")  # Transformer position encodings (layers/positions.py)
-LR_SCHEDULES = ("constant", "inverse-sqrt")  # see schedules.py
+LR_SCHEDULES = ("constant", "inverse-sqrt")  # see training/schedules.py
 ATTENTION_KINDS = ("none", "bahdanau", "luong-dot", "luong-general")
 # Keras dtype policies: mixed ones compute in 16 bits and keep float32 weights (and logits).
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
@@ -68,7 +68,7 @@ class ModelSettings:
     param_init: float = 0.0            # > 0: every weight starts uniform in ±param_init (OpenNMT's
                                        # scheme); 0: Keras' per-layer initialisers (Glorot, ...)
     precision: str = "float32"         # one of PRECISIONS; mixed ones pay off on GPUs/TPUs, not
-                                       # on CPUs without bf16 matrix units (bench/precision.py)
+                                       # on CPUs without bf16 matrix units (docs/performance.md)
     # Transformer only (architecture "transformer"; see transformer.py and docs/transformer.md):
     heads: int = 8                     # attention heads (units must be a multiple)
     ffn_dim: int = 0                   # feed-forward inner size; 0: 4 x units
@@ -115,7 +115,9 @@ class ModelSettings:
 @dataclass
 class TrainSettings:
     epochs: int = 10
-    batch_size: int = 64
+    batch_size: int = 64               # sentences per batch (without batch_tokens)
+    batch_tokens: int = 0              # > 0: batches of about this many target tokens, padding
+                                       # included, instead of batch_size sentences (data/batching.py)
     learning_rate: float = 1e-3
     clipnorm: float = 1.0              # global gradient-norm clipping; 0 turns it off
     label_smoothing: float = 0.0
@@ -129,7 +131,7 @@ class TrainSettings:
     eval_every: int = 0                # decode and score dev every N steps (0: at each epoch end)
     warmup_steps: int = 0              # learning rate rises linearly over these first steps
     lr_schedule: str = "constant"      # after warm-up: "constant", or "inverse-sqrt" (falls as
-                                       # 1/sqrt(step) from learning_rate at warmup_steps; schedules.py)
+                                       # 1/sqrt(step) from learning_rate at warmup_steps; training/schedules.py)
     plateau_patience: int = 0          # dev evaluations without improvement before lowering the rate (0: never)
     plateau_factor: float = 0.5        # the rate is multiplied by this on a plateau
     min_learning_rate: float = 1e-5    # ... but never below this
@@ -144,7 +146,7 @@ class TrainSettings:
             raise ConfigError(f"learning_rate must be positive, got {self.learning_rate}")
         if self.select_on not in SELECT_ON:
             raise ConfigError(f"select_on must be one of {SELECT_ON}, got {self.select_on!r}")
-        for name in ("eval_every", "warmup_steps", "plateau_patience", "patience", "checkpoint_every"):
+        for name in ("eval_every", "warmup_steps", "plateau_patience", "patience", "checkpoint_every", "batch_tokens"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be a whole number >= 0, got {getattr(self, name)!r}")
         if not 0 < self.plateau_factor < 1:
@@ -235,10 +237,9 @@ PRESETS: dict[str, dict] = {
     },
     # Word-level Tatoeba pairs (e.g. ../shared/data/spa-eng): the core model, no attention.
     # Sized for a CPU: 256 units and batches of 128 keep the matrix products large and cheap.
-    # All tatoeba-* presets pad lengths in steps of 4, not 8: on spa-eng at batches of 128, 17
-    # training shapes instead of 9 (a few seconds of compiling each) for less padding: 2,644
-    # against 2,400 target tokens/s (bench/speed_ours.py, the std model, 300 steps, medians of 3,
-    # 2026-11-26). The default stays 8 for small tasks, where compiling dominates.
+    # All tatoeba-* presets pad lengths in steps of 4, not 8: about twice the training shapes
+    # (a few seconds of compiling each) for less padding, which pays off in runs of half an
+    # hour (docs/performance.md). The default stays 8 for small tasks, where compiling dominates.
     "tatoeba-word": {
         "text": {"min_freq": 2, "max_vocab": 16000},
         "model": {"embedding_dim": 256, "units": 256, "num_layers": 1, "dropout": 0.2},
@@ -249,8 +250,8 @@ PRESETS: dict[str, dict] = {
     # "general" attention with input feeding, label smoothing; decode with --beam-size 5.
     # Uniform ±0.1 weights and scaled attention scores: with Keras' initialisers and unscaled
     # scores, attention collapsed onto the first source token within ~100 steps and stayed
-    # there (see layers/attention.py); with both, dev BLEU after one epoch on spa-eng went from
-    # 2.2 to 28.7 (same seed, learning rate 3e-3).
+    # there (see layers/attention.py); with both, it spreads over the source from the first
+    # epoch on (docs/performance.md has the dev BLEU of both).
     "tatoeba-small": {
         "text": {"min_freq": 2, "max_vocab": 16000},
         "model": {"embedding_dim": 256, "units": 256, "num_layers": 2, "dropout": 0.2,
@@ -300,6 +301,19 @@ PRESETS: dict[str, dict] = {
                   "max_target_len": 100, "length_step": 8, "eval_every": 2000},
     },
 }
+
+
+def resolve(preset_name: str | None = None, settings: Settings | None = None, **overrides) -> Settings:
+    """The settings of a run, made once where a run is asked for (the CLI, the Python API):
+    `settings` (or the named preset's, or the defaults) with `overrides` applied, all checked.
+
+    >>> resolve("dates", epochs=3).train.epochs
+    3
+    """
+    if settings is not None and preset_name is not None:
+        raise ConfigError("give a preset or settings, not both")
+    base = settings if settings is not None else preset(preset_name)
+    return base.updated(**overrides)
 
 
 def preset(name: str | None) -> Settings:

@@ -24,7 +24,7 @@ import warnings
 from pathlib import Path
 
 from keras_seq2seq.alignment import Alignment
-from keras_seq2seq.artifacts import atomic_write_bytes
+from keras_seq2seq.files import atomic_write_bytes
 
 CELL_INCHES = 0.32  # side of one token-pair cell while the figure stays under MAX_INCHES
 MAX_INCHES = 24.0  # longest side of the heat map itself; longer sentences get smaller cells
@@ -51,6 +51,9 @@ _warned = False
 
 def plot_alignment(alignment: Alignment, path: str | Path, title: str | None = None) -> None:
     """Write `alignment` as a PNG heat map to `path` (atomically: a temporary file, then rename)."""
+    from keras_seq2seq.extras import require
+
+    require("plot", "attention plots")
     import matplotlib
     from matplotlib.figure import Figure
 

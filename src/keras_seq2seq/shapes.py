@@ -17,7 +17,7 @@ import warnings
 
 import keras
 
-from keras_seq2seq.data.batching import TrainingBatches, padded_length
+from keras_seq2seq.data.batching import padded_length
 
 
 class TooManyShapesWarning(UserWarning):
@@ -95,11 +95,6 @@ def generation_bound(longest_source: int, step: int, batch_size: int, searches: 
     return len(padded_lengths(longest_source, step)) * row_counts(batch_size) * searches
 
 
-def generation_traces(translator) -> int:
-    """Programs traced by all the translator's generators so far (one generator per search setting)."""
-    return sum(g.traced_shapes().get("predict", 0) for g in translator._generators.values())
-
-
 def check(counts: dict[str, int], bounds: dict[str, int], what: str) -> None:
     """Warn (`TooManyShapesWarning`) for every count over its bound."""
     for name, count in counts.items():
@@ -107,41 +102,3 @@ def check(counts: dict[str, int], bounds: dict[str, int], what: str) -> None:
             warnings.warn(f"{what}: {count} {name} shapes were compiled, more than the {bounds[name]} the "
                           f"settings allow; padding is not bounding the shapes (please report this)",
                           TooManyShapesWarning, stacklevel=2)
-
-
-def training_record(translator, batches, dev_batches) -> dict:
-    """The `compiled_shapes` entry of a training record: traces per step, and their bounds.
-
-    `train` counts the train step, `dev_loss` the dev-loss step, `generate` the dev decoding
-    (greedy, for BLEU/chrF selection). Warns if any count is over its bound.
-    """
-    t = translator.settings.train
-    traced = translator.model.traced_shapes()
-    counts = {"train": traced.get("train", 0), "dev_loss": traced.get("test", 0),
-              "generate": generation_traces(translator)}
-    bounds = {}
-    if isinstance(batches, TrainingBatches):
-        bounds["train"] = training_bound(int(batches.source_lengths.max()), int(batches.target_lengths.max()),
-                                         t.length_step)
-    elif t.max_source_len and t.max_target_len:  # a streamed corpus is not held: its limits bound it
-        bounds["train"] = training_bound(t.max_source_len, t.max_target_len + 1, t.length_step)  # + <eos>
-    if dev_batches is not None:
-        dev_source = int(dev_batches.source_lengths.max())
-        bounds["dev_loss"] = training_bound(dev_source, int(dev_batches.target_lengths.max()), t.length_step)
-        bounds["generate"] = generation_bound(dev_source, t.length_step, t.batch_size)
-    check(counts, bounds, "training")
-    return {**counts, "bound": bounds}
-
-
-def decoding_summary(translator, texts, batch_size: int | None = None) -> tuple[int, int]:
-    """`(programs traced, bound)` for the decoding of `texts` by a freshly loaded translator.
-
-    The bound counts the search settings used so far (one generator each); warns if exceeded.
-    """
-    longest = max((len(translator.encode_source(text)) for text in texts), default=0)
-    batch_size = batch_size or translator.settings.train.batch_size
-    bound = generation_bound(longest, translator.settings.train.length_step, batch_size,
-                             searches=max(1, len(translator._generators)))
-    traced = generation_traces(translator)
-    check({"generate": traced}, {"generate": bound}, "decoding")
-    return traced, bound

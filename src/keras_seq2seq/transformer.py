@@ -51,6 +51,10 @@ class Transformer(TracedShapes, keras.Model):
     (2, 5, 30)
     """
 
+    # Beam search prunes its hypotheses by length-normalised scores (OpenNMT-py's rule; the
+    # recurrent model keeps raw-sum pruning, see search/beam.py).
+    prunes_by_normalised_scores = True
+
     def __init__(self, source_vocab_size: int, target_vocab_size: int, units: int = 512, num_layers: int = 6,
                  heads: int = 8, ffn_dim: int = 0, decoder_layers: int = 0, dropout: float = 0.1,
                  attention_dropout: float = 0.1, pre_norm: bool = True, positions: str = "sinusoidal",

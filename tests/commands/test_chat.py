@@ -22,7 +22,7 @@ class RecordingTranslator:
     def __init__(self):
         self.sources, self.options = [], []
 
-    def translate(self, texts, **options):
+    def translate(self, texts, *, options):
         self.sources += texts
         self.options.append(options)
         return [f"r{len(self.sources) - 1}"]
@@ -51,8 +51,8 @@ def test_sampling_options_reach_the_search(monkeypatch, capsys):
     _chat(monkeypatch, capsys, "a\nb\n", "--sample", "--temperature", "0.7", "--top-k", "5",
           "--seed", "9", "--no-repeat-ngram", "2")
     first, second = fake.options
-    assert first["sampling"] == {"temperature": 0.7, "top_k": 5, "top_p": 0.9}
-    assert first["no_repeat_ngram"] == 2 and (first["seed"], second["seed"]) == (9, 10)
+    assert first.sampling.as_dict() == {"temperature": 0.7, "top_k": 5, "top_p": 0.9}
+    assert first.no_repeat_ngram == 2 and (first.seed, second.seed) == (9, 10)
     code, printed = _chat(monkeypatch, capsys, "a\n", "--sample", "--beam-size", "3")
     assert code == 2 and "leave --beam-size at 1" in printed.err
 

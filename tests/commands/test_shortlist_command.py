@@ -65,8 +65,8 @@ def test_sampling_keeps_every_word_when_a_shortlist_is_on(model_dir):
     translator.use_shortlist(4)
     sampled = translator.translate(["uno dos"], sampling={"temperature": 1.0, "top_k": 0, "top_p": 1.0})
     assert len(sampled) == 1
-    assert translator.generator(1, sampling={"temperature": 1.0, "top_k": 0, "top_p": 1.0}).shortlist_size == 0
-    assert translator.generator(2).shortlist_size == 4
+    assert translator.generator(sampling={"temperature": 1.0, "top_k": 0, "top_p": 1.0}).options.shortlist == 0
+    assert translator.generator(beam_size=2).options.shortlist == 4
 
 
 def test_served_models_use_the_shortlist_or_say_which_has_none(model_dir, tmp_path):

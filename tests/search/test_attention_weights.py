@@ -8,6 +8,7 @@ from keras import ops
 from keras_seq2seq.errors import Seq2SeqError
 from keras_seq2seq.models import Seq2Seq
 from keras_seq2seq.search.generator import Generator
+from keras_seq2seq.search.options import SearchOptions
 from keras_seq2seq.text.vocabulary import BOS_ID, EOS_ID
 
 MAX_LEN = 8
@@ -60,7 +61,7 @@ def _check_rows(ids, attention, sources):
 
 def test_greedy_attention_changes_nothing_else(model):
     plain_ids, plain_scores = Generator(model, MAX_LEN).generate(SOURCES)
-    ids, scores, attention = Generator(model, MAX_LEN, return_attention=True).generate(SOURCES)
+    ids, scores, attention = Generator(model, MAX_LEN, SearchOptions(attention=True)).generate(SOURCES)
     np.testing.assert_array_equal(ids, plain_ids)
     np.testing.assert_allclose(scores, plain_scores, rtol=1e-6)
     assert attention.shape == (len(SOURCES), 1, MAX_LEN, SOURCES.shape[1])
@@ -70,8 +71,8 @@ def test_greedy_attention_changes_nothing_else(model):
 
 def test_beam_attention_follows_each_hypothesis_through_reordering(model):
     # A length penalty re-ranks the finished beam at the end: a second reordering to follow.
-    plain_ids, plain_scores = Generator(model, MAX_LEN, beam_size=3, length_penalty=1.0).generate(SOURCES)
-    generator = Generator(model, MAX_LEN, beam_size=3, length_penalty=1.0, return_attention=True)
+    plain_ids, plain_scores = Generator(model, MAX_LEN, SearchOptions(beam_size=3, length_penalty=1.0, n_best=3)).generate(SOURCES)
+    generator = Generator(model, MAX_LEN, SearchOptions(beam_size=3, length_penalty=1.0, attention=True, n_best=3))
     ids, scores, attention = generator.generate(SOURCES)
     np.testing.assert_array_equal(ids, plain_ids)
     np.testing.assert_allclose(scores, plain_scores, rtol=1e-6)
@@ -87,8 +88,8 @@ def test_beam_attention_follows_each_hypothesis_through_reordering(model):
 
 def test_sampling_attention_changes_nothing_else(model):
     sampling = {"temperature": 1.5}
-    plain_ids, _ = Generator(model, MAX_LEN, sampling=sampling).generate(SOURCES, seed=3)
-    ids, _, attention = Generator(model, MAX_LEN, sampling=sampling, return_attention=True).generate(SOURCES, seed=3)
+    plain_ids, _ = Generator(model, MAX_LEN, SearchOptions(sampling=sampling)).generate(SOURCES, seed=3)
+    ids, _, attention = Generator(model, MAX_LEN, SearchOptions(sampling=sampling, attention=True)).generate(SOURCES, seed=3)
     np.testing.assert_array_equal(ids, plain_ids)
     _check_rows(ids[:, 0], attention[:, 0], SOURCES)
 
@@ -97,4 +98,4 @@ def test_model_without_attention_is_a_clear_error():
     model = Seq2Seq(12, 7, embedding_dim=8, units=16)
     model.build()
     with pytest.raises(Seq2SeqError, match="no attention"):
-        Generator(model, MAX_LEN, return_attention=True)
+        Generator(model, MAX_LEN, SearchOptions(attention=True))

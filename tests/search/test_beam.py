@@ -5,6 +5,7 @@ from keras import ops
 
 from keras_seq2seq.models import Seq2Seq
 from keras_seq2seq.search.generator import Generator
+from keras_seq2seq.search.options import SearchOptions
 from keras_seq2seq.text.vocabulary import BOS_ID, EOS_ID
 
 MAX_LEN = 8
@@ -46,7 +47,7 @@ def _teacher_forced_scores(model, sources, hypotheses):
 def test_beam_one_equals_greedy(options):
     model = _model(**options)
     greedy_ids, greedy_scores = Generator(model, MAX_LEN).generate(SOURCES)
-    beam_ids, beam_scores = Generator(model, MAX_LEN, beam_size=1).generate(SOURCES)
+    beam_ids, beam_scores = Generator(model, MAX_LEN, SearchOptions(beam_size=1, n_best=1)).generate(SOURCES)
     np.testing.assert_array_equal(beam_ids, greedy_ids)
     np.testing.assert_allclose(beam_scores, greedy_scores, rtol=1e-5)
     # The one-beam path is literally greedy; check against a real width-1 beam as well.
@@ -58,7 +59,7 @@ def test_beam_one_equals_greedy(options):
 
 def test_n_best_sorted_and_scores_are_real_log_probabilities():
     model = _model(seed=2, attention="bahdanau")
-    ids, scores = Generator(model, MAX_LEN, beam_size=4).generate(SOURCES)
+    ids, scores = Generator(model, MAX_LEN, SearchOptions(beam_size=4, n_best=4)).generate(SOURCES)
     assert ids.shape == (4, 4, MAX_LEN) and scores.shape == (4, 4)
     assert np.all(np.diff(scores, axis=1) <= 1e-6)
     expected = _teacher_forced_scores(model, np.repeat(SOURCES, 4, axis=0), ids.reshape(16, MAX_LEN))
@@ -71,13 +72,13 @@ def test_n_best_sorted_and_scores_are_real_log_probabilities():
 def test_beam_finds_at_least_the_greedy_score():
     model = _model(seed=3)
     _, greedy = Generator(model, MAX_LEN).generate(SOURCES)
-    _, beam = Generator(model, MAX_LEN, beam_size=5).generate(SOURCES)
+    _, beam = Generator(model, MAX_LEN, SearchOptions(beam_size=5, n_best=5)).generate(SOURCES)
     assert np.all(beam[:, 0] >= greedy[:, 0] - 1e-5)
 
 
 def test_batch_equals_single_and_length_penalty_reranks():
     model = _model(seed=4, attention="luong-dot")
-    generator = Generator(model, MAX_LEN, beam_size=3, length_penalty=1.0)
+    generator = Generator(model, MAX_LEN, SearchOptions(beam_size=3, length_penalty=1.0, n_best=3))
     ids, scores = generator.generate(SOURCES)
     for i in range(len(SOURCES)):
         one_ids, one_scores = generator.generate(SOURCES[i : i + 1])
@@ -93,17 +94,17 @@ def test_batch_equals_single_and_length_penalty_reranks():
 def test_all_padding_rows_produce_nothing():
     model = _model(seed=6)
     sources = np.concatenate([SOURCES[:2], np.zeros((1, SOURCES.shape[1]), "int32")])
-    ids, _ = Generator(model, MAX_LEN, beam_size=3).generate(sources)
+    ids, _ = Generator(model, MAX_LEN, SearchOptions(beam_size=3, n_best=3)).generate(sources)
     assert np.all(ids[2] == 0)
-    np.testing.assert_array_equal(ids[:2], Generator(model, MAX_LEN, beam_size=3).generate(SOURCES[:2])[0])
+    np.testing.assert_array_equal(ids[:2], Generator(model, MAX_LEN, SearchOptions(beam_size=3, n_best=3)).generate(SOURCES[:2])[0])
 
 
 @pytest.mark.parametrize("alpha, n_best", [(0.0, 1), (1.0, 2)])
 def test_stopping_at_n_best_gives_the_full_searchs_best(alpha, n_best):
     # A longer limit than the others: sentences settle at different steps, long before it.
     model = _model(seed=5, attention="luong-general")
-    full_ids, full_scores = Generator(model, 3 * MAX_LEN, beam_size=4, length_penalty=alpha).generate(SOURCES)
-    ids, scores = Generator(model, 3 * MAX_LEN, beam_size=4, length_penalty=alpha, n_best=n_best).generate(SOURCES)
+    full_ids, full_scores = Generator(model, 3 * MAX_LEN, SearchOptions(beam_size=4, length_penalty=alpha, n_best=4)).generate(SOURCES)
+    ids, scores = Generator(model, 3 * MAX_LEN, SearchOptions(beam_size=4, length_penalty=alpha, n_best=n_best)).generate(SOURCES)
     assert ids.shape == (len(SOURCES), n_best, 3 * MAX_LEN)
     np.testing.assert_array_equal(ids, full_ids[:, :n_best])
     np.testing.assert_allclose(scores, full_scores[:, :n_best], rtol=1e-5)

@@ -12,6 +12,7 @@ from keras import ops
 from keras_seq2seq.models import Seq2Seq
 from keras_seq2seq.search.beam import beam_search
 from keras_seq2seq.search.generator import Generator
+from keras_seq2seq.search.options import SearchOptions
 from keras_seq2seq.search.greedy import greedy_search
 from keras_seq2seq.search.repeats import repeated_ngram_mask
 from keras_seq2seq.search.sampling import sample_search
@@ -94,8 +95,8 @@ def model():
 
 def test_hot_sampling_and_beam_from_a_real_model_never_repeat_a_bigram(model):
     sources = np.random.default_rng(1).integers(4, 12, size=(16, 5)).astype("int32")
-    hot = Generator(model, 16, sampling={"temperature": 3.0}, no_repeat_ngram=2)
-    outputs = [hot.generate(sources, seed=4)[0], Generator(model, 16, beam_size=3, no_repeat_ngram=2).generate(sources)[0]]
+    hot = Generator(model, 16, SearchOptions(sampling={"temperature": 3.0}, no_repeat_ngram=2))
+    outputs = [hot.generate(sources, seed=4)[0], Generator(model, 16, SearchOptions(beam_size=3, no_repeat_ngram=2, n_best=3)).generate(sources)[0]]
     for ids in outputs:
         # An untrained model may emit <pad> mid-sentence under beam search: keep it, cut at <eos>.
         for row in ids.reshape(-1, 16).tolist():
@@ -111,4 +112,4 @@ def test_one_beam_with_blocking_is_greedy_with_blocking(model):
     greedy = greedy_search(model, sources, 12, no_repeat_ngram=2)[0]
     np.testing.assert_array_equal(beam_search(model, sources, 12, 1, no_repeat_ngram=2)[0][:, 0], greedy)
     with pytest.raises(ValueError, match="no_repeat_ngram"):
-        Generator(model, 16, no_repeat_ngram=-1)
+        Generator(model, 16, SearchOptions(no_repeat_ngram=-1))

@@ -5,6 +5,7 @@ from keras import ops
 
 from keras_seq2seq.models import Seq2Seq
 from keras_seq2seq.search.generator import Generator
+from keras_seq2seq.search.options import SearchOptions
 from keras_seq2seq.search.sampling import filter_probabilities, inverse_cdf_choice
 
 PROBS = np.array([[0.5, 0.3, 0.15, 0.05]], "float32")
@@ -48,8 +49,8 @@ def _model():
 def test_top_k_one_is_greedy_and_seeds_repeat():
     model = _model()
     greedy, _ = Generator(model, 8).generate(SOURCES)
-    np.testing.assert_array_equal(Generator(model, 8, sampling={"top_k": 1}).generate(SOURCES, seed=3)[0], greedy)
-    hot = Generator(model, 8, sampling={"temperature": 5.0})
+    np.testing.assert_array_equal(Generator(model, 8, SearchOptions(sampling={"top_k": 1})).generate(SOURCES, seed=3)[0], greedy)
+    hot = Generator(model, 8, SearchOptions(sampling={"temperature": 5.0}))
     a, b, c = hot.generate(SOURCES, seed=1)[0], hot.generate(SOURCES, seed=1)[0], hot.generate(SOURCES, seed=2)[0]
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
@@ -57,5 +58,5 @@ def test_top_k_one_is_greedy_and_seeds_repeat():
 
 
 def test_sampling_with_beams_is_refused():
-    with pytest.raises(ValueError, match="beam_size=1"):
-        Generator(_model(), 8, beam_size=3, sampling={})
+    with pytest.raises(ValueError, match="beam_size must be 1 with sampling"):
+        Generator(_model(), 8, SearchOptions(beam_size=3, sampling={}, n_best=3))

@@ -8,6 +8,7 @@ import pytest
 from keras_seq2seq.errors import Seq2SeqError
 from keras_seq2seq.models import Seq2Seq
 from keras_seq2seq.search.generator import Generator
+from keras_seq2seq.search.options import SearchOptions
 from keras_seq2seq.search.shortlist import FILE, Shortlist
 from keras_seq2seq.text.vocabulary import EOS_ID, UNK_ID
 
@@ -75,11 +76,10 @@ SOURCE_IDS = np.array([[4, 5, 6, 0], [7, 8, 9, 10], [4, 0, 0, 0]], "int32")
 @pytest.mark.parametrize("tie_embeddings", [False, True])
 def test_a_shortlist_of_every_word_in_any_order_changes_nothing(beam_size, tie_embeddings):
     model = _model(tie_embeddings)
-    full = Generator(model, 7, beam_size, n_best=1).generate(SOURCE_IDS)
+    full = Generator(model, 7, SearchOptions(beam_size=beam_size, n_best=1)).generate(SOURCE_IDS)
     # Every word, shuffled, and two unused slots: positions must map back to the right ids.
     words = np.concatenate([np.random.default_rng(0).permutation(15), [-1, -1]])
-    listed = Generator(model, 7, beam_size, n_best=1, shortlist=_Table(words),
-                       shortlist_size=len(words)).generate(SOURCE_IDS)
+    listed = Generator(model, 7, SearchOptions(beam_size=beam_size, n_best=1, shortlist=len(words)), shortlist=_Table(words)).generate(SOURCE_IDS)
     np.testing.assert_array_equal(listed[0], full[0])
     np.testing.assert_allclose(listed[1], full[1], rtol=1e-5)
 
@@ -87,17 +87,15 @@ def test_a_shortlist_of_every_word_in_any_order_changes_nothing(beam_size, tie_e
 @pytest.mark.parametrize("beam_size", [1, 3])
 def test_searches_write_only_listed_words(beam_size):
     model = _model()
-    full = Generator(model, 7, beam_size, n_best=1).generate(SOURCE_IDS)[0]
+    full = Generator(model, 7, SearchOptions(beam_size=beam_size, n_best=1)).generate(SOURCE_IDS)[0]
     used = set(full.ravel().tolist()) - {0, EOS_ID}
     assert used, "the full search should write some words"
     # Leave out the words the full search wrote, except <eos>.
     allowed = [w for w in range(15) if w not in used and w not in (0, 2)]
-    ids = Generator(model, 7, beam_size, n_best=1, shortlist=_Table(allowed),
-                    shortlist_size=len(allowed)).generate(SOURCE_IDS)[0]
+    ids = Generator(model, 7, SearchOptions(beam_size=beam_size, n_best=1, shortlist=len(allowed)), shortlist=_Table(allowed)).generate(SOURCE_IDS)[0]
     assert set(ids.ravel().tolist()) <= set(allowed) | {0}
 
 
 def test_sampling_with_a_shortlist_is_refused():
     with pytest.raises(Seq2SeqError, match="greedy and beam"):
-        Generator(_model(), 7, sampling={"temperature": 1.0, "top_k": 0, "top_p": 1.0},
-                  shortlist=_Table(range(15)), shortlist_size=15)
+        Generator(_model(), 7, SearchOptions(sampling={"temperature": 1.0, "top_k": 0, "top_p": 1.0}, shortlist=15), shortlist=_Table(range(15)))

@@ -12,6 +12,7 @@ import pytest
 from keras import ops
 
 from keras_seq2seq.search.generator import Generator
+from keras_seq2seq.search.options import SearchOptions
 from keras_seq2seq.search.shortlist import Shortlist
 from keras_seq2seq.text.vocabulary import BOS_ID, EOS_ID
 from keras_seq2seq.transformer import Transformer
@@ -74,7 +75,7 @@ def test_greedy_takes_the_argmax_of_the_uncached_model_at_every_step(model):
 @pytest.mark.parametrize("alpha", [0.0, 0.6])
 def test_beam_n_best_are_sorted_and_scored_as_the_model_scores_them(model, alpha):
     k = 4
-    ids, scores = Generator(model, MAX_LEN, beam_size=k, length_penalty=alpha).generate(SOURCES)
+    ids, scores = Generator(model, MAX_LEN, SearchOptions(beam_size=k, n_best=k, length_penalty=alpha)).generate(SOURCES)
     assert ids.shape == (len(SOURCES), k, MAX_LEN)
     real = _real(SOURCES)
     assert (np.diff(scores[real], axis=1) <= 1e-6).all()  # best first
@@ -92,10 +93,10 @@ def test_beam_n_best_are_sorted_and_scored_as_the_model_scores_them(model, alpha
 
 def test_beam_one_is_greedy_and_asking_fewer_n_best_keeps_the_top_ones(model):
     greedy_ids, greedy_scores = Generator(model, MAX_LEN).generate(SOURCES)
-    one_ids, one_scores = Generator(model, MAX_LEN, beam_size=1).generate(SOURCES)
+    one_ids, one_scores = Generator(model, MAX_LEN, SearchOptions(beam_size=1)).generate(SOURCES)
     np.testing.assert_array_equal(one_ids, greedy_ids)
-    all_ids, all_scores = Generator(model, MAX_LEN, beam_size=4).generate(SOURCES)
-    two_ids, two_scores = Generator(model, MAX_LEN, beam_size=4, n_best=2).generate(SOURCES)
+    all_ids, all_scores = Generator(model, MAX_LEN, SearchOptions(beam_size=4, n_best=4)).generate(SOURCES)
+    two_ids, two_scores = Generator(model, MAX_LEN, SearchOptions(beam_size=4, n_best=2)).generate(SOURCES)
     np.testing.assert_array_equal(two_ids, all_ids[:, :2])
     np.testing.assert_allclose(two_scores, all_scores[:, :2], rtol=1e-5)
 
@@ -103,14 +104,14 @@ def test_beam_one_is_greedy_and_asking_fewer_n_best_keeps_the_top_ones(model):
 @pytest.mark.parametrize("beam_size", [1, 3])
 def test_shedding_finished_sentences_changes_nothing(model, beam_size):
     sources = np.concatenate([SOURCES] * 4)  # 32 rows: the batch sheds down to 8
-    shed = Generator(model, MAX_LEN, beam_size=beam_size).generate(sources)
-    kept = Generator(model, MAX_LEN, beam_size=beam_size, shed=False).generate(sources)
+    shed = Generator(model, MAX_LEN, SearchOptions(beam_size=beam_size, n_best=beam_size)).generate(sources)
+    kept = Generator(model, MAX_LEN, SearchOptions(beam_size=beam_size, n_best=beam_size), shed=False).generate(sources)
     np.testing.assert_array_equal(shed[0], kept[0])
     np.testing.assert_allclose(shed[1], kept[1], rtol=1e-5, atol=1e-5)
 
 
 def test_sampling_repeats_with_a_seed_and_scores_what_it_drew(model):
-    generator = Generator(model, MAX_LEN, sampling={"temperature": 1.0, "top_k": 0, "top_p": 1.0})
+    generator = Generator(model, MAX_LEN, SearchOptions(sampling={"temperature": 1.0, "top_k": 0, "top_p": 1.0}))
     ids, scores = generator.generate(SOURCES, seed=3)
     again, _ = generator.generate(SOURCES, seed=3)
     other, _ = generator.generate(SOURCES, seed=4)
@@ -123,7 +124,7 @@ def test_sampling_repeats_with_a_seed_and_scores_what_it_drew(model):
 
 @pytest.mark.parametrize("beam_size", [1, 3])
 def test_no_repeat_ngram_blocks_repeats(model, beam_size):
-    ids, _ = Generator(model, MAX_LEN, beam_size=beam_size, no_repeat_ngram=1).generate(SOURCES)
+    ids, _ = Generator(model, MAX_LEN, SearchOptions(beam_size=beam_size, n_best=beam_size, no_repeat_ngram=1)).generate(SOURCES)
     for hypothesis in ids.reshape(-1, MAX_LEN):
         tokens = [t for t in _tokens(hypothesis) if t != EOS_ID]
         assert len(tokens) == len(set(tokens))
@@ -132,19 +133,20 @@ def test_no_repeat_ngram_blocks_repeats(model, beam_size):
 @pytest.mark.parametrize("beam_size", [1, 3])
 def test_a_shortlist_of_every_word_changes_nothing_and_a_short_one_stays_inside(model, beam_size):
     everything = Shortlist(np.arange(VOCAB), np.full((12, 1), -1))
-    plain = Generator(model, MAX_LEN, beam_size=beam_size).generate(SOURCES)
-    listed = Generator(model, MAX_LEN, beam_size=beam_size, shortlist=everything,
-                       shortlist_size=VOCAB).generate(SOURCES)
+    plain = Generator(model, MAX_LEN, SearchOptions(beam_size=beam_size, n_best=beam_size)).generate(SOURCES)
+    listed = Generator(model, MAX_LEN, SearchOptions(beam_size=beam_size, n_best=beam_size, shortlist=VOCAB),
+                       shortlist=everything).generate(SOURCES)
     np.testing.assert_array_equal(listed[0], plain[0])
     np.testing.assert_allclose(listed[1], plain[1], rtol=1e-5, atol=1e-5)
     few = Shortlist(np.array([EOS_ID, 5, 7]), np.full((12, 1), -1))
-    ids, _ = Generator(model, MAX_LEN, beam_size=beam_size, shortlist=few, shortlist_size=3).generate(SOURCES)
+    ids, _ = Generator(model, MAX_LEN, SearchOptions(beam_size=beam_size, n_best=beam_size, shortlist=3),
+                       shortlist=few).generate(SOURCES)
     assert set(np.unique(ids)) <= {0, EOS_ID, 5, 7}
 
 
 @pytest.mark.parametrize("beam_size", [1, 3])
 def test_attention_rows_are_the_last_blocks_cross_attention(model, beam_size):
-    ids, _, attention = Generator(model, MAX_LEN, beam_size=beam_size, return_attention=True).generate(SOURCES)
+    ids, _, attention = Generator(model, MAX_LEN, SearchOptions(beam_size=beam_size, attention=True)).generate(SOURCES)
     best, weights = ids[:, 0], attention[:, 0]  # batch x max_length x src_len
     for row in _real(SOURCES):
         steps = len(_tokens(best[row]))

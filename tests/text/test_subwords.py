@@ -6,12 +6,13 @@ import shutil
 
 import pytest
 
-from keras_seq2seq.cli import _setting_overrides, build_parser
+from keras_seq2seq.cli import build_parser
+from keras_seq2seq.run_config import apply
 from keras_seq2seq.config import Settings, TextSettings, preset
 from keras_seq2seq.errors import ConfigError, ModelFileError
 from keras_seq2seq.text.subwords import (JOINT_MODEL_FILE, SOURCE_MODEL_FILE, TARGET_MODEL_FILE,
                                          SentencePieceTokenizer, train_subword_tokenizers)
-from keras_seq2seq.text.tokenizers import tokenizer_from_config
+from keras_seq2seq.text.factory import tokenizer_from_config
 from keras_seq2seq.text.vocabulary import RESERVED, UNK_ID, Vocabulary
 from keras_seq2seq.translator import Translator
 
@@ -245,7 +246,7 @@ def test_cli_text_and_model_options_reach_the_settings():
         "train", "--data", "x.tsv", "--out", "runs/x", "--tokenizer", "sentencepiece",
         "--vocab-size", "500", "--subword-model", "bpe", "--joint-vocab", "--tie-embeddings",
     ])
-    settings = preset("tatoeba-small").updated(**_setting_overrides(args))
+    settings = apply(preset("tatoeba-small"), vars(args))
     assert settings.text.source_tokenizer["kind"] == settings.text.target_tokenizer["kind"] == "sentencepiece"
     assert (settings.text.vocab_size, settings.text.subword_model, settings.text.joint_vocab) == (500, "bpe", True)
     assert settings.model.tie_embeddings

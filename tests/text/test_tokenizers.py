@@ -1,7 +1,8 @@
 import pytest
 
 from keras_seq2seq.errors import ConfigError
-from keras_seq2seq.text.tokenizers import CharTokenizer, WordTokenizer, tokenizer_from_config
+from keras_seq2seq.text.factory import tokenizer_from_config
+from keras_seq2seq.text.tokenizers import CharTokenizer, WordTokenizer
 
 
 @pytest.mark.parametrize("text, tokens", [

@@ -1,8 +1,10 @@
-"""Sub-commands of `seq2seq` that live in their own modules (serve, chat, data, …).
+"""The sub-commands of `seq2seq`, one module each, in the order `seq2seq --help` lists them.
 
-Each module named in `MODULES` has `register(commands, command)`: it adds its parser with
-`command(commands, name, run, help)` (the helper `cli._command`) and imports its heavy
-dependencies only inside its `run` function, so `seq2seq --help` stays fast.
+Each module has `register(commands, command)`: it adds its parser with
+`command(commands, name, run, help)` (`cli.add_command`) and imports its heavy dependencies only
+inside its `run` function, so `seq2seq --help` stays fast. Options several commands share are
+built in `options.py`.
 """
 
-MODULES: list[str] = ["translate", "data", "serve", "prepare_dialogue", "chat", "shortlist"]
+MODULES: list[str] = ["train", "config", "evaluate", "demo", "tasks", "translate", "data", "serve", "prepare_dialogue",
+                      "chat", "shortlist", "export"]

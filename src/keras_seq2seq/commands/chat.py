@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sys
 
-from keras_seq2seq.commands.sampling_options import add_sampling_options, sampling_from_args
+from keras_seq2seq.commands.options import add_sampling_options, positive_int, search_options
 from keras_seq2seq.data.dialogue import CONTEXT_TURNS
 from keras_seq2seq.errors import Seq2SeqError
 
@@ -22,15 +22,13 @@ HELP = "/reset forgets the conversation, /quit (or Ctrl-D) ends, /help shows thi
 
 
 def register(commands, command) -> None:
-    from keras_seq2seq.cli import _positive_int  # cli is loaded: it is the one calling us
-
     parser = command(commands, "chat", run, "talk with a dialogue model, one reply per input line")
     parser.add_argument("--model", required=True, metavar="DIR", help="model directory")
-    parser.add_argument("--context-turns", type=_positive_int, default=CONTEXT_TURNS,
+    parser.add_argument("--context-turns", type=positive_int, default=CONTEXT_TURNS,
                         help="previous turns fed to the model (as in prepare-dialogue)")
     parser.add_argument("--no-repeat-ngram", type=int, default=3, metavar="N",
                         help="a reply never repeats one of its own N-grams (0: off)")
-    parser.add_argument("--beam-size", type=_positive_int, default=1,
+    parser.add_argument("--beam-size", type=positive_int, default=1,
                         help="beam search with this many hypotheses (1: greedy); not with --sample")
     parser.add_argument("--length-penalty", type=float, default=0.0, metavar="ALPHA",
                         help="GNMT length penalty for beam search")
@@ -38,17 +36,11 @@ def register(commands, command) -> None:
                          top_p=0.9, seed_help="the same seed and inputs give the same replies")
 
 
-def _sampling(args) -> dict | None:
-    if args.no_repeat_ngram < 0:
-        raise Seq2SeqError(f"--no-repeat-ngram must be 0 (off) or more, got {args.no_repeat_ngram}")
-    return sampling_from_args(args, "reply")
-
-
 def run(args) -> int:
     from keras_seq2seq.data.dialogue import clean_turn, context_source
     from keras_seq2seq.translator import Translator
 
-    sampling = _sampling(args)
+    options = search_options(args, "reply")
     translator = Translator.load(args.model)
     interactive = sys.stdin.isatty()
     if interactive:
@@ -84,9 +76,7 @@ def run(args) -> int:
         history.append(text)
         source = context_source(history, args.context_turns)
         # A different seed per turn, so sampled replies vary, yet a rerun repeats them.
-        reply = translator.translate([source], beam_size=args.beam_size, length_penalty=args.length_penalty,
-                                     sampling=sampling, seed=args.seed + turn,
-                                     no_repeat_ngram=args.no_repeat_ngram)[0]
+        reply = translator.translate([source], options=options.replace(seed=options.seed + turn))[0]
         turn += 1
         print(reply, flush=True)
         history.append(reply)

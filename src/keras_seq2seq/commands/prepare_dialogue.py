@@ -10,18 +10,17 @@ reply becomes `context<TAB>reply`, the context being the previous turns joined b
 
 from __future__ import annotations
 
+from keras_seq2seq.commands.options import positive_int
 from keras_seq2seq.data.dialogue import CONTEXT_TURNS
 
 
 def register(commands, command) -> None:
-    from keras_seq2seq.cli import _positive_int  # cli is loaded: it is the one calling us
-
     parser = command(commands, "prepare-dialogue", run,
                      "turn conversation files into (context, response) training pairs")
     parser.add_argument("conversations", nargs="+", metavar="CONVERSATIONS",
                         help="text files: one utterance per line, a blank line between conversations")
     parser.add_argument("--out", required=True, metavar="FILE", help="TSV file to write: context<TAB>response")
-    parser.add_argument("--context-turns", type=_positive_int, default=CONTEXT_TURNS,
+    parser.add_argument("--context-turns", type=positive_int, default=CONTEXT_TURNS,
                         help="previous turns joined into each context (use the same with `seq2seq chat`)")
 
 

@@ -11,23 +11,22 @@ requests in flight, then exits.
 
 from __future__ import annotations
 
-import argparse
 import sys
+
+from keras_seq2seq.commands.options import number, positive_int, whole_number
 
 
 def register(commands, command) -> None:
-    from keras_seq2seq.cli import _positive_int, whole_number  # cli is loaded: it is the one calling us
-
     serve = command(commands, "serve", run_serve, "serve models over HTTP: a JSON API and a page")
     serve.add_argument("--model", action="append", required=True, metavar="[NAME=]DIR",
-                       help="model directory to serve, optionally named (repeat for several; "
-                            "the first is the default)")
+                       help="model directory (or ONNX export directory) to serve, optionally named "
+                            "(repeat for several; the first is the default)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on")
     group = serve.add_argument_group("batching")
-    group.add_argument("--max-batch", type=_positive_int, default=64,
+    group.add_argument("--max-batch", type=positive_int, default=64,
                        help="most sentences decoded together in one call")
-    group.add_argument("--max-batch-delay-ms", type=_number(positive=False), default=2.0,
+    group.add_argument("--max-batch-delay-ms", type=number(positive=False), default=2.0,
                        help="how long a request waits for others to join its batch; with 0 a batch "
                             "is whatever queued up while the previous one decoded")
     group.add_argument("--no-batching", action="store_true",
@@ -36,11 +35,11 @@ def register(commands, command) -> None:
                        help="greedy and beam requests score only SIZE likely target words per batch "
                             "(every model needs its shortlist.json; see `seq2seq shortlist`)")
     group = serve.add_argument_group("limits per request (larger requests get a 4xx JSON error)")
-    group.add_argument("--max-sentences", type=_positive_int, default=64, help="sentences per request")
-    group.add_argument("--max-chars", type=_positive_int, default=1000, help="characters per sentence")
-    group.add_argument("--max-body-bytes", type=_positive_int, default=64 * 1024, help="request body size")
-    group.add_argument("--max-beam-size", type=_positive_int, default=16, help="largest beam_size")
-    group.add_argument("--request-timeout", type=_number(positive=True), default=10.0, metavar="SECONDS",
+    group.add_argument("--max-sentences", type=positive_int, default=64, help="sentences per request")
+    group.add_argument("--max-chars", type=positive_int, default=1000, help="characters per sentence")
+    group.add_argument("--max-body-bytes", type=positive_int, default=64 * 1024, help="request body size")
+    group.add_argument("--max-beam-size", type=positive_int, default=16, help="largest beam_size")
+    group.add_argument("--request-timeout", type=number(positive=True), default=10.0, metavar="SECONDS",
                        help="a client has this long to send a request's head, then as long for its "
                             "body (408); a connection that stalls is closed, not kept")
     serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"),
@@ -48,6 +47,9 @@ def register(commands, command) -> None:
 
 
 def run_serve(args) -> int:
+    from keras_seq2seq.extras import require
+
+    require("serve", "`seq2seq serve`")
     import uvicorn
 
     from keras_seq2seq.serving import Limits, create_app, load_models
@@ -69,18 +71,3 @@ def run_serve(args) -> int:
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, timeout_keep_alive=5,
                 http=head_deadline_protocol(args.request_timeout))
     return 0
-
-
-def _number(positive: bool):
-    """An argparse type: a number >= 0, or > 0 when `positive`."""
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not (value > 0 if positive else value >= 0) or value == float("inf"):
-            raise argparse.ArgumentTypeError(f"must be {'>' if positive else '>='} 0, got {text}")
-        return value
-
-    return parse

@@ -13,21 +13,20 @@ import sys
 import time
 from pathlib import Path
 
-from keras_seq2seq.commands.sampling_options import add_sampling_options, sampling_from_args
+from keras_seq2seq.commands.options import add_sampling_options, add_search_options, positive_int, search_options
 from keras_seq2seq.errors import Seq2SeqError
 
 
 def register(commands, command) -> None:
-    from keras_seq2seq.cli import _add_search_options, _positive_int  # cli is loaded: it is the one calling us
-
     translate = command(commands, "translate", run,
                         "translate lines from stdin or --input, one output line per input line")
-    translate.add_argument("--model", required=True, metavar="DIR", help="model directory")
+    translate.add_argument("--model", required=True, metavar="DIR",
+                           help="model directory, or an ONNX export directory (`seq2seq export`)")
     translate.add_argument("--input", metavar="FILE", help="read sentences from FILE instead of stdin")
     translate.add_argument("--output", metavar="FILE", help="write translations to FILE instead of stdout")
-    translate.add_argument("--batch-size", type=_positive_int, default=64, help="sentences decoded together")
-    _add_search_options(translate)
-    translate.add_argument("--n-best", type=_positive_int, default=1,
+    translate.add_argument("--batch-size", type=positive_int, default=64, help="sentences decoded together")
+    add_search_options(translate)
+    translate.add_argument("--n-best", type=positive_int, default=1,
                            help="with N > 1, write N lines per input in Moses n-best form "
                                 "'INDEX ||| TEXT ||| SCORE' (N at most --beam-size)")
     add_sampling_options(translate, "sampling (for dialogue; instead of greedy or beam search)",
@@ -52,13 +51,29 @@ def _input_lines(text: str) -> list[str]:
     return lines[:-1] if lines[-1] == "" else lines
 
 
-def run(args) -> int:
+def _load(directory: str):
+    """A `Translator`, or for an ONNX export directory the runtime's translator (no Keras)."""
+    from keras_seq2seq.runtime.manifest import is_export
+
+    if is_export(directory):
+        from keras_seq2seq.runtime import load
+
+        return load(directory)
     from keras_seq2seq.translator import Translator
 
+    return Translator.load(directory)
+
+
+def run(args) -> int:
     started = time.perf_counter()
-    translator = Translator.load(args.model)
+    options = search_options(args)  # checked before the model loads
+    if args.plot_attention:
+        from keras_seq2seq.extras import require
+
+        require("plot", "--plot-attention")
+    translator = _load(args.model)
     if args.input:
-        from keras_seq2seq.artifacts import read_text_file
+        from keras_seq2seq.files import read_text_file
 
         lines = _input_lines(read_text_file(Path(args.input), Seq2SeqError))
     else:
@@ -68,29 +83,18 @@ def run(args) -> int:
             raise Seq2SeqError(f"stdin: not valid UTF-8 ({error.reason} at byte {error.start})") from None
         except AttributeError:  # a text stream without a buffer (tests, embedding)
             lines = _input_lines(sys.stdin.read())
-    if args.n_best > args.beam_size:
-        raise Seq2SeqError(f"--n-best {args.n_best} needs --beam-size of at least {args.n_best}")
-    sampling = sampling_from_args(args, "output per input")
-    if args.shortlist and (sampling or args.no_repeat_ngram):
-        raise Seq2SeqError("--shortlist is for greedy and beam search; it cannot be combined with "
-                           "--sample or --no-repeat-ngram")
     translator.use_shortlist(args.shortlist)
-    if args.no_repeat_ngram < 0:
-        raise Seq2SeqError(f"--no-repeat-ngram must be 0 (off) or more, got {args.no_repeat_ngram}")
     if args.plot_attention:
-        outputs = _translate_and_plot(translator, lines, args, sampling)
+        outputs = _translate_and_plot(translator, lines, args, options)
     else:
-        outputs = translator.translate_n_best(lines, args.n_best, args.batch_size, args.beam_size,
-                                              args.length_penalty, sampling, args.seed,
-                                              no_repeat_ngram=args.no_repeat_ngram,
-                                              replace_unk=args.replace_unk)
+        outputs = translator.translate_n_best(lines, batch_size=args.batch_size, options=options)
     if args.n_best == 1:
         text = "".join(hypotheses[0][0] + "\n" for hypotheses in outputs)
     else:
         text = "".join(f"{i} ||| {hypothesis} ||| {score:.4f}\n"
                        for i, hypotheses in enumerate(outputs) for hypothesis, score in hypotheses)
     if args.output:
-        from keras_seq2seq.artifacts import atomic_write_text
+        from keras_seq2seq.files import atomic_write_text
 
         try:
             atomic_write_text(Path(args.output), text)
@@ -98,23 +102,21 @@ def run(args) -> int:
             raise Seq2SeqError(f"{args.output}: cannot write ({error.strerror})") from None
     else:
         sys.stdout.write(text)
-    if args.verbose:
-        from keras_seq2seq.shapes import decoding_summary
-
-        traced, bound = decoding_summary(translator, lines, args.batch_size)
+    if args.verbose and getattr(translator, "exported", False):
+        print(f"translate: {len(lines):,} lines in {time.perf_counter() - started:.1f} s (model loading "
+              f"included); ONNX export, {translator.precision}", file=sys.stderr)
+    elif args.verbose:
+        traced, bound = translator.compiled_shapes(lines, args.batch_size)
         print(f"translate: {len(lines):,} lines in {time.perf_counter() - started:.1f} s (model loading "
               f"included); {traced} compiled shapes (at most {bound})", file=sys.stderr)
     return 0
 
 
-def _translate_and_plot(translator, lines: list[str], args, sampling: dict | None) -> list:
+def _translate_and_plot(translator, lines: list[str], args, options) -> list:
     """Translate with the attention collected, plot each best hypothesis, return the n-best."""
-    from keras_seq2seq.alignment import n_best_alignments
     from keras_seq2seq.plotting import plot_alignments
 
-    found = n_best_alignments(translator, lines, args.n_best, args.batch_size, args.beam_size,
-                              args.length_penalty, sampling, args.seed,
-                              no_repeat_ngram=args.no_repeat_ngram, replace_unk=args.replace_unk)
+    found = translator.align_n_best(lines, args.batch_size, options=options)
     try:
         paths = plot_alignments([hypotheses[0] for hypotheses in found], args.plot_attention)
     except OSError as error:

@@ -25,7 +25,7 @@ import os
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from keras_seq2seq.artifacts import atomic_write_text, read_text_file
+from keras_seq2seq.files import atomic_write_text, read_text_file
 from keras_seq2seq.errors import CorpusError
 
 SEPARATOR = " ¶ "  # between turns of a context; one token for the word and char tokenisers

@@ -19,7 +19,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from keras_seq2seq.artifacts import atomic_write_text, read_text_file
+from keras_seq2seq.files import atomic_write_text, read_text_file
 from keras_seq2seq.errors import CorpusError
 
 SEED = 743          # the seed ../shared/data was shuffled with

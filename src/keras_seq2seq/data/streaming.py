@@ -35,9 +35,13 @@ from typing import Callable, Iterator
 import keras
 import numpy as np
 
-from keras_seq2seq.data.batching import TrainingBatches
+from keras_seq2seq.data.batching import TrainingBatches, within_limits
 from keras_seq2seq.data.corpus import Pair, ReadReport, read_corpus
+from keras_seq2seq.data.training_data import (BatchPlan, EncodePair, TrainingData, Vocabularies, pair_bytes,
+                                              refuse_subwords)
 from keras_seq2seq.errors import ConfigError, CorpusError
+from keras_seq2seq.text.factory import tokenizer_from_config
+from keras_seq2seq.text.vocabulary import Vocabulary
 
 DEFAULT_SHUFFLE_BUFFER = 100_000  # pairs per buffer: ~25 MB of encoded pairs, ~1,500 batches of 64
 _RECENT_BATCHES = 8  # batches whose shape and token count stay known after they were handed out
@@ -56,7 +60,7 @@ class CorpusScan:
     report: ReadReport
 
 
-class StreamedCorpus:
+class StreamedCorpus(TrainingData):
     """A parallel corpus file read as a stream: give it to `Translator.train` instead of a list.
 
     Args:
@@ -69,6 +73,8 @@ class StreamedCorpus:
     >>> corpus = StreamedCorpus("big.tsv", shuffle_buffer=100_000, skip_bad_lines=True)
     >>> translator = Translator.train(corpus, dev=dev_pairs, preset="tatoeba-word")  # doctest: +SKIP
     """
+
+    in_memory = False
 
     def __init__(self, path: str | os.PathLike, shuffle_buffer: int = DEFAULT_SHUFFLE_BUFFER,
                  **read_options):
@@ -88,14 +94,8 @@ class StreamedCorpus:
 
     def scan(self, settings) -> CorpusScan:
         """One pass over the file (once per tokenisation and length limits; later calls reuse it)."""
-        from keras_seq2seq import checkpoint
-        from keras_seq2seq.text.tokenizers import SUBWORD_KIND, tokenizer_from_config
-
         text, train = settings.text, settings.train
-        if SUBWORD_KIND in (text.source_tokenizer.get("kind"), text.target_tokenizer.get("kind")):
-            raise ConfigError("a streamed corpus builds word or character vocabularies as it reads; "
-                              "sentencepiece learns its pieces from text held in memory: train it without "
-                              "streaming, or use --tokenizer word or char")
+        refuse_subwords(text)
         source_tokenizer = tokenizer_from_config(text.source_tokenizer)
         target_tokenizer = tokenizer_from_config(text.target_tokenizer)
         key = repr((source_tokenizer.get_config(), target_tokenizer.get_config(), train.max_source_len,
@@ -104,7 +104,7 @@ class StreamedCorpus:
             self.last_scan = self._scans[key]
             return self.last_scan
         source_counts, target_counts = Counter(), Counter()
-        digest = hashlib.sha256(f"streamed in buffers of {self.shuffle_buffer}\n".encode())
+        digest = self._digest()
         report = ReadReport()
         pairs = kept = longest = 0
         for pair in self.pairs(report):
@@ -112,7 +112,7 @@ class StreamedCorpus:
             target = target_tokenizer.tokenize(pair.target)
             source_counts.update(source)
             target_counts.update(target)
-            digest.update(checkpoint.pair_bytes(pair))
+            digest.update(pair_bytes(pair))
             pairs += 1
             if within_limits(len(source), len(target) + 1, train.max_source_len, train.max_target_len):
                 kept += 1
@@ -123,39 +123,51 @@ class StreamedCorpus:
 
     @property
     def fingerprint(self) -> str:
-        """The digest `checkpoint` compares: the pairs in order, and the buffer they stream in
-        (another buffer size trains on other batches, so it is another run)."""
-        if self.last_scan is None:
-            raise RuntimeError("scan the corpus first (StreamedCorpus.scan)")
-        return self.last_scan.fingerprint
+        """The digest a resumed run compares: the pairs in order, and the buffer they stream in
+        (another buffer size trains on other batches, so it is another run). Made by the scan,
+        or by a pass of its own when the corpus was not scanned yet."""
+        if self.last_scan is not None:
+            return self.last_scan.fingerprint
+        digest = self._digest()
+        for pair in self.pairs():
+            digest.update(pair_bytes(pair))
+        return digest.hexdigest()
+
+    def _digest(self):
+        return hashlib.sha256(f"streamed in buffers of {self.shuffle_buffer}\n".encode())
 
     def __len__(self) -> int:
         """Pairs read by the last scan (so `len(train)` reads as it does for a list)."""
         return self.last_scan.pairs if self.last_scan else 0
 
-    def batches(self, translator, seed: int) -> "StreamingBatches":
-        """Training batches for `translator` (scanned with its settings), seeded by `seed`."""
-        t = translator.settings.train
-        scan = self.scan(translator.settings)
+    def vocabularies(self, settings) -> Vocabularies:
+        """Word or character vocabularies from the scan's token counts (no subwords: see `scan`)."""
+        scan, text = self.scan(settings), settings.text
+        return Vocabularies(tokenizer_from_config(text.source_tokenizer), tokenizer_from_config(text.target_tokenizer),
+                            Vocabulary.from_counts(scan.source_counts, text.min_freq, text.max_vocab),
+                            Vocabulary.from_counts(scan.target_counts, text.min_freq, text.max_vocab))
+
+    def plan(self, encode: EncodePair, settings) -> BatchPlan:
+        """Batches read one shuffle buffer at a time; the pairs themselves are never held."""
+        t = settings.train
+        if t.batch_tokens:
+            raise ConfigError("token batches (batch_tokens) are cut from the whole corpus sorted by length "
+                              "before an epoch starts, and a stream is never held: use batch_size with a "
+                              "streamed corpus")
+        scan = self.scan(settings)
         if not scan.kept:
             raise ConfigError(f"{self.path}: all {scan.pairs:,} training pairs are longer than the length "
                               f"limits (max_source_len={t.max_source_len}, max_target_len={t.max_target_len})")
 
-        def encode(pair: Pair) -> tuple[np.ndarray, np.ndarray] | None:
-            source, target = translator.encode_source(pair.source), translator.encode_target(pair.target)
+        def encode_kept(pair: Pair) -> tuple[np.ndarray, np.ndarray] | None:
+            source, target = encode(pair.source, pair.target)
             if within_limits(len(source), len(target), t.max_source_len, t.max_target_len):
                 return source, target
             return None
 
-        return StreamingBatches(self.pairs, encode, scan.kept, t.batch_size, t.length_step, seed,
-                                self.shuffle_buffer)
-
-
-def within_limits(source_ids: int, target_ids: int, max_source_len: int | None,
-                  max_target_len: int | None) -> bool:
-    """The training length rule (`training.encode_pairs`): the target's `<eos>` does not count."""
-    return not ((max_source_len and source_ids > max_source_len)
-                or (max_target_len and target_ids - 1 > max_target_len))
+        batches = StreamingBatches(self.pairs, encode_kept, scan.kept, t.batch_size, t.length_step, t.seed,
+                                   self.shuffle_buffer)
+        return BatchPlan(batches, scan.kept, scan.dropped, scan.longest_target)
 
 
 class StreamingBatches(keras.utils.PyDataset):

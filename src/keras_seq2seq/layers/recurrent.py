@@ -138,8 +138,8 @@ def matmul_2d(inputs, kernel):
     """`inputs @ kernel` for inputs of any rank, done as one 2-D product.
 
     XLA on CPU runs a `batch x time x features` product as a batched dot that is much slower
-    than the same work flattened (measured: the output layer's forward and backward pass took
-    2.5x longer in 3-D), so leading axes are folded into one before the product.
+    than the same work flattened (docs/performance.md), so leading axes are folded into one
+    before the product.
     """
     if len(inputs.shape) == 2:
         return ops.matmul(inputs, kernel)

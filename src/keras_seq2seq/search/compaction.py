@@ -22,10 +22,9 @@ MIN_ROWS = 8  # the smallest phase worth a loop of its own
 def phase_sizes(rows: int, min_rows: int = MIN_ROWS) -> list[int]:
     """The row counts of the phases: `rows`, then a quarter of it (rounded up) if at least `min_rows`.
 
-    Two phases, because each is a loop of its own to compile. On 1,000 spa-eng test sentences
-    (batches of 64, one noisy run each), halving down to 8 rows (four phases) decoded greedy and
-    beam 5 at 1.16x and 1.28x the speed without shedding, these two phases at 1.25x and 1.13x,
-    and the four compiled about twice as long.
+    Two phases, because each is a loop of its own to compile: halving down to 8 rows (four
+    phases) decoded no faster than these two on real test sentences, and compiled about twice as
+    long (docs/performance.md).
 
     >>> phase_sizes(64), phase_sizes(32), phase_sizes(16)
     ([64, 16], [32, 8], [16])

@@ -2,7 +2,7 @@
 
 XLA's CPU argmax and top-k reduce (value, index) pairs, which do not vectorise: over the
 logits of a beam-5 step (320 rows x 9,921 words) `ops.argmax` took about ten times as long as
-`ops.max` (`bench/decode_ops.py` prints the figures). Searching first for the maximum and then for
+`ops.max` (docs/performance.md). Searching first for the maximum and then for
 the smallest index holding it is two plain reductions and gives the same answer, ties included.
 Beam search ranks `k` words per hypothesis before it ranks hypotheses, so that top-k never runs
 over a `k x vocab` row, and finds each hypothesis's `k` words among its best blocks of the
@@ -36,8 +36,7 @@ def top_k_last(x, k: int, block: int = 128):
 
     A vocabulary is seldom a multiple of `block`: the last, shorter block is reduced on its own
     and the candidates are gathered from `x` itself. Padding `x` to whole blocks instead copies
-    it at every step, which took longer than all the rest (beam 5, 9,921 words: 4.6 ms against
-    3.0 ms per step).
+    it at every step, which took longer than all the rest of the pick (docs/performance.md).
     """
     rows, size = ops.shape(x)[0], ops.shape(x)[-1]
     blocks = -(-size // block)

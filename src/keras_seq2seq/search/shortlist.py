@@ -26,7 +26,7 @@ from typing import Sequence
 
 import numpy as np
 
-from keras_seq2seq.artifacts import atomic_write_text
+from keras_seq2seq.files import atomic_write_text
 from keras_seq2seq.errors import Seq2SeqError
 from keras_seq2seq.text.vocabulary import EOS_ID, PAD_ID, UNK_ID
 

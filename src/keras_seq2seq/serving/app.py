@@ -40,13 +40,8 @@ def make_decoder(models: dict[str, ServedModel], max_batch: int):
         # The translator pads the rows to a power of two (`shapes.decode_rows`): few shapes.
         rows = max_batch
         if options.attention:  # the best output with its attention matrix (target x source)
-            return translator.align(texts, beam_size=options.beam_size, batch_size=rows,
-                                    length_penalty=options.length_penalty,
-                                    sampling=options.sampling_dict(), seed=options.seed)
-        return translator.translate_n_best(texts, n_best=options.n_best, batch_size=rows,
-                                           beam_size=options.beam_size,
-                                           length_penalty=options.length_penalty,
-                                           sampling=options.sampling_dict(), seed=options.seed)
+            return translator.align(texts, batch_size=rows, options=options)
+        return translator.translate_n_best(texts, batch_size=rows, options=options)
 
     return run_batch
 
@@ -84,6 +79,9 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None, max
             raise RequestError(404, f"model: no model named {name!r}; this server has "
                                     f"{', '.join(repr(n) for n in models)}")
         options = check_translate(request, limits)
+        if options.sampling is not None and models[name].exported:
+            raise RequestError(422, f"sample: model {name!r} is an ONNX export, which decodes with greedy "
+                                    "and beam search only")
         if options.attention and not models[name].has_attention:
             raise RequestError(422, f"attention: model {name!r} has no attention to show")
         texts = sentences_of(request)

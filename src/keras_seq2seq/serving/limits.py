@@ -10,15 +10,17 @@ was wrong and what is allowed, never a 500:
     404  a model name the server does not have
 
 `TranslateRequest` checks types (pydantic, strict: `"5"` is not a beam size); `check_translate`
-then checks the values against the server's `Limits` and returns the `SearchOptions` to decode with.
+then checks the values against the server's `Limits` and returns the `SearchOptions` to decode with
+(`search/options.py`, the one options object the command line and the Python API use too).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+
+from keras_seq2seq.search.options import InvalidOption, Sampling, SearchOptions
 
 
 @dataclass(frozen=True)
@@ -64,21 +66,6 @@ class TranslateRequest(BaseModel):
     attention: StrictBool = Field(False, description="also return attention weights (models with attention)")
 
 
-@dataclass(frozen=True)
-class SearchOptions:
-    """How to decode; requests with equal options (and model) can share one decode call."""
-
-    beam_size: int = 1
-    length_penalty: float = 0.0
-    sampling: tuple | None = None   # sorted (name, value) pairs, hashable
-    seed: int = 0
-    attention: bool = False
-    n_best: int = 1                 # a search for fewer outputs can stop sooner (see search/beam.py)
-
-    def sampling_dict(self) -> dict | None:
-        return None if self.sampling is None else dict(self.sampling)
-
-
 def sentences_of(request: TranslateRequest) -> list[str]:
     return [request.text] if isinstance(request.text, str) else list(request.text)
 
@@ -99,24 +86,14 @@ def check_translate(request: TranslateRequest, limits: Limits) -> SearchOptions:
     if not 1 <= request.beam_size <= limits.max_beam_size:
         raise RequestError(422, f"beam_size: must be between 1 and {limits.max_beam_size}, "
                                 f"got {request.beam_size}")
-    if not 1 <= request.n_best <= request.beam_size:
-        raise RequestError(422, f"n_best: must be between 1 and beam_size ({request.beam_size}), "
-                                f"got {request.n_best}")
-    if not math.isfinite(request.length_penalty) or request.length_penalty < 0:
-        raise RequestError(422, f"length_penalty: must be a number >= 0, got {request.length_penalty}")
-    sampling = None
-    if request.sample:
-        if request.beam_size != 1:
-            raise RequestError(422, "sample: draws one output per sentence; leave beam_size at 1")
-        if not (math.isfinite(request.temperature) and request.temperature > 0):
-            raise RequestError(422, f"temperature: must be > 0, got {request.temperature}")
-        if request.top_k < 0:
-            raise RequestError(422, f"top_k: must be >= 0 (0: no limit), got {request.top_k}")
-        if not 0 < request.top_p <= 1:
-            raise RequestError(422, f"top_p: must be in (0, 1], got {request.top_p}")
-        sampling = (("temperature", float(request.temperature)), ("top_k", request.top_k),
-                    ("top_p", float(request.top_p)))
+    if request.sample and request.beam_size != 1:
+        raise RequestError(422, "sample: draws one output per sentence; leave beam_size at 1")
     if request.attention and request.n_best != 1:
         raise RequestError(422, "attention: maps come with the best output only; leave n_best at 1")
-    return SearchOptions(request.beam_size, float(request.length_penalty), sampling,
-                         request.seed if request.sample else 0, request.attention, request.n_best)
+    try:
+        sampling = Sampling(request.temperature, request.top_k, request.top_p) if request.sample else None
+        return SearchOptions(beam_size=request.beam_size, n_best=request.n_best,
+                             length_penalty=request.length_penalty, sampling=sampling,
+                             seed=request.seed if request.sample else 0, attention=request.attention)
+    except InvalidOption as error:
+        raise RequestError(422, f"{error.field}: {error.problem}") from None

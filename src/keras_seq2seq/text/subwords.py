@@ -28,6 +28,7 @@ from typing import Sequence
 
 from keras_seq2seq.config import SUBWORD_MODELS
 from keras_seq2seq.errors import ConfigError, ModelFileError
+from keras_seq2seq.files import atomic_write_bytes
 from keras_seq2seq.text.tokenizers import Tokenizer
 from keras_seq2seq.text.vocabulary import BOS, BOS_ID, EOS, EOS_ID, PAD, PAD_ID, UNK, UNK_ID
 
@@ -39,8 +40,8 @@ JOINT_MODEL_FILE = "sentencepiece.model"
 # the same corpus and options give the same model file everywhere.
 TRAINING_THREADS = 2
 TRAINING_SEED = 1
-# Larger corpora are sampled (seeded) down to this many sentences, so training stays at seconds:
-# the 117k Spanish sentences of Tatoeba spa-eng take ~9 s of CPU for 8,000 unigram pieces.
+# Larger corpora are sampled (seeded) down to this many sentences, so training stays at seconds
+# (timings in docs/performance.md).
 MAX_TRAINING_SENTENCES = 200_000
 
 
@@ -135,8 +136,6 @@ class SentencePieceTokenizer(Tokenizer):
 
     def save(self, directory: str | Path) -> None:
         """Write the model to `directory/model_file` atomically."""
-        from keras_seq2seq.artifacts import atomic_write_bytes
-
         atomic_write_bytes(Path(directory) / self.model_file, self.model_proto)
 
     @classmethod

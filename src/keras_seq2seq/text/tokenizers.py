@@ -17,8 +17,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from keras_seq2seq.config import TOKENIZER_KINDS
 from keras_seq2seq.errors import ConfigError
+
 
 # Scripts written without spaces between words: one token per character in word mode.
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff01-\uff60"
@@ -132,30 +132,7 @@ class WordTokenizer(Tokenizer):
         return "".join(pieces)
 
 
-_KINDS = {cls.kind: cls for cls in (CharTokenizer, WordTokenizer)}
+KINDS = {cls.kind: cls for cls in (CharTokenizer, WordTokenizer)}
 
 
 SUBWORD_KIND = "sentencepiece"  # learnt from the corpus: see text/subwords.py
-
-
-def tokenizer_from_config(config: dict, directory=None) -> Tokenizer:
-    """The tokeniser a settings/config dict describes, e.g. `{"kind": "word", "lowercase": True}`.
-
-    A `sentencepiece` tokeniser is trained, not described: its config names a model file
-    (`"model_file"`), loaded from the model `directory`.
-    """
-    config = dict(config or {})
-    kind = config.pop("kind", "word")
-    if kind not in TOKENIZER_KINDS:
-        raise ConfigError(f"unknown tokenizer kind {kind!r}; choose one of {sorted(TOKENIZER_KINDS)}")
-    unknown = set(config) - {"lowercase", "normalize"} - ({"model_file"} if kind == SUBWORD_KIND else set())
-    if unknown:
-        raise ConfigError(f"unknown tokenizer option(s) {sorted(unknown)} for kind {kind!r}")
-    if kind == SUBWORD_KIND:
-        if directory is None or "model_file" not in config:
-            raise ConfigError("a sentencepiece tokenizer is trained on the corpus (Translator.create) "
-                              "or loaded from a model directory whose config names its model_file")
-        from keras_seq2seq.text.subwords import SentencePieceTokenizer
-
-        return SentencePieceTokenizer.load(directory, **config)
-    return _KINDS[kind](**config)

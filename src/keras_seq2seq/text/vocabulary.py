@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from keras_seq2seq.errors import VocabularyError
+from keras_seq2seq.files import atomic_write_text, read_text_file
 
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
 RESERVED = (PAD, UNK, BOS, EOS)
@@ -128,13 +129,9 @@ class Vocabulary:
             raise VocabularyError(f"{source}: {error}") from None
 
     def save(self, path: str | Path) -> None:
-        from keras_seq2seq.artifacts import atomic_write_text
-
         atomic_write_text(Path(path), self.to_json())
 
     @classmethod
     def load(cls, path: str | Path) -> "Vocabulary":
-        from keras_seq2seq.artifacts import read_text_file
-
         text = read_text_file(path, VocabularyError, what="vocabulary file")
         return cls.from_json(text, source=str(path))
