@@ -13,7 +13,7 @@ and a layer normalisation. Where the normalisation goes matters:
 Dropout is applied, as in the paper, to each sublayer's output before the residual sum (and by
 the stacks to the embeddings), and (`attention_dropout`) to the attention weights. Not inside the
 feed-forward layer, after its ReLU, as OpenNMT-py does: on a CPU, drawing that many random bits
-(4 x dim per token) cost 60% of the feed-forward layer's own time.
+(4 x dim per token) cost more time than the rest of the layer (measured in commit 17e07f9).
 """
 
 from __future__ import annotations

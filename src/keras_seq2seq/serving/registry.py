@@ -26,7 +26,8 @@ class ServedModel:
     @property
     def has_attention(self) -> bool:
         """Whether `/v1/translate` can return attention maps for this model."""
-        return self.translator.model.decoder.has_attention
+        m = self.translator.settings.model  # from the settings: an ONNX export has no Keras model
+        return m.architecture == "transformer" or m.attention != "none"  # cross-attention, or the RNN's
 
     def describe(self) -> dict:
         """What a client needs to pick a model: languages, tokenisers, sizes, recorded quality."""
