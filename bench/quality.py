@@ -5,6 +5,7 @@
     python bench/quality.py --model runs/spa-eng --data ../shared/data/spa-eng/test.tsv
     python bench/quality.py --pair cmn-eng --minutes 30 --peer                    # Chinese → English
     python bench/quality.py --pair cmn-eng --source-lang eng --minutes 30 --peer  # English → Chinese
+    python bench/quality.py --preset tatoeba-transformer --minutes 30 --peer   # both Transformers
 
 Reads `../shared/data/<pair>/{train,dev,test}.tsv` (Tatoeba, English first; the other language is
 the source, or the target with `--source-lang eng`). Prints BLEU and chrF (sacrebleu defaults: 13a,
@@ -98,7 +99,7 @@ def main() -> int:
     peer = None
     if args.peer and not args.model:  # the peer's own process, in its own venv (bench/opennmt_peer.py)
         command = [sys.executable, str(HERE / "opennmt_peer.py"), "--data-dir", str(args.data_dir),
-                   "--pair", args.pair, "--minutes", str(args.minutes)]
+                   "--pair", args.pair, "--minutes", str(args.minutes), *peer_recipe(translator, train)]
         if args.source_lang:
             command += ["--source-lang", args.source_lang]
         print("peer:", " ".join(command), flush=True)
@@ -108,7 +109,7 @@ def main() -> int:
     if ours.get("simplified_bleu") is not None:
         print(f"output and references both converted to Simplified (OpenCC t2s; the script not counted): "
               f"BLEU {ours['simplified_bleu']:.1f}, chrF {ours['simplified_chrf']:.1f}")
-    if translator.settings.model.attention != "none":
+    if translator.model.decoder.has_attention:
         print(attention_summary(translator, [p.source for p in test[:500]]))
     for pair, hypothesis in list(zip(test, ours["hypotheses"]))[:5]:
         print(f"  {pair.source}\n    → {hypothesis}\n    = {pair.target}")
@@ -124,6 +125,22 @@ def main() -> int:
                     shortlist_greedy_bleu=f"{listed['greedy_bleu']:.2f}")
     last_line("quality", {**line, "minutes": f"{0 if args.model else args.minutes:g}"})
     return 0
+
+
+def peer_recipe(translator, train) -> list[str]:
+    """The peer's recipe options: its RNN recipe, or, for a Transformer, OpenNMT-py's Transformer
+    recipe with our model's sizes, vocabulary size, warm-up, peak rate and batch size in tokens."""
+    m, t = translator.settings.model, translator.settings.train
+    if m.architecture != "transformer":
+        return []
+    sample = train[:: max(1, len(train) // 2000)]
+    mean_target = sum(len(translator.encode_target(p.target)) for p in sample) / max(1, len(sample))
+    return ["--recipe", "transformer", "--units", str(m.units), "--layers", str(m.num_layers),
+            "--decoder-layers", str(m.decoder_layers), "--heads", str(m.heads), "--ffn-dim", str(m.ffn_dim),
+            "--dropout", str(m.dropout), "--attention-dropout", str(m.attention_dropout),
+            "--label-smoothing", str(t.label_smoothing), "--warmup-steps", str(t.warmup_steps),
+            "--peak-lr", str(t.learning_rate), "--vocab-size", str(translator.settings.text.vocab_size),
+            "--batch-tokens", str(t.batch_tokens or round(t.batch_size * mean_target))]
 
 
 def setting_overrides(args, source_lang: str) -> dict:

@@ -29,15 +29,18 @@ from keras_seq2seq.errors import ConfigError
 # option name -> (settings section or "" for the top level, field), in the order files list them.
 SETTING_OPTIONS: dict[str, tuple[str, str]] = {
     **{name: ("text", name) for name in ("min_freq", "max_vocab", "vocab_size", "subword_model", "joint_vocab")},
-    "cell": ("model", "cell"), "embedding_dim": ("model", "embedding_dim"), "units": ("model", "units"),
-    "layers": ("model", "num_layers"),
+    "architecture": ("model", "architecture"), "cell": ("model", "cell"),
+    "embedding_dim": ("model", "embedding_dim"), "units": ("model", "units"), "layers": ("model", "num_layers"),
     **{name: ("model", name) for name in ("dropout", "attention", "bidirectional", "bridge", "tie_embeddings",
                                           "scaled_attention", "param_init", "precision")},
+    # The Transformer's own (commands/architecture_options.py).
+    **{name: ("model", name) for name in ("heads", "ffn_dim", "decoder_layers", "attention_dropout", "pre_norm",
+                                          "positions", "share_embeddings")},
     **{name: ("train", name) for name in (
         "epochs", "batch_size", "batch_tokens", "length_step", "learning_rate", "min_learning_rate", "clipnorm",
-        "label_smoothing", "patience", "select_on", "eval_every", "warmup_steps", "plateau_patience",
-        "plateau_factor", "max_minutes", "max_source_len", "max_target_len", "seed", "checkpoint_every",
-        "devices")},
+        "label_smoothing", "patience", "select_on", "eval_every", "warmup_steps", "lr_schedule",
+        "plateau_patience", "plateau_factor", "max_minutes", "max_source_len", "max_target_len", "seed",
+        "checkpoint_every", "devices")},
     "max_output_len": ("", "max_output_len"),
 }
 # Tokenisers: a kind per side (or both), what both sides share, and each side's Chinese script

@@ -72,3 +72,20 @@ def test_prepare_train_and_chat_end_to_end(tmp_path, monkeypatch, capsys):
     replies = printed.out.split("\n")
     assert len(replies) == len(lines) + 1 and replies[-1] == ""  # one line per input
     assert any(replies[:-1])  # the model says something
+
+
+@pytest.mark.slow
+def test_a_transformer_trains_on_dialogue_and_chats(tmp_path, monkeypatch, capsys):
+    pairs, model = tmp_path / "pairs.tsv", tmp_path / "chat-transformer"
+    assert main(["prepare-dialogue", str(CONVERSATIONS), "--out", str(pairs), "--context-turns", "2"]) == 0
+    assert main(["train", "--data", str(pairs), "--format", "tsv", "--source-column", "0",
+                 "--target-column", "1", "--out", str(model), "--epochs", "2", "--architecture", "transformer",
+                 "--units", "16", "--heads", "2", "--layers", "1", "--min-freq", "1", "--quiet"]) == 0
+    capsys.readouterr()
+    lines = ["hi", "how are you ?", "good night"]
+    code, printed = _chat(monkeypatch, capsys, "\n".join(lines) + "\n", "--sample", "--seed", "1",
+                          "--no-repeat-ngram", "2", model=model)
+    assert code == 0
+    replies = printed.out.split("\n")
+    assert len(replies) == len(lines) + 1 and replies[-1] == ""
+    assert any(replies[:-1])

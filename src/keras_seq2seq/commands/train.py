@@ -23,10 +23,11 @@ import sys
 import time
 from pathlib import Path
 
+from keras_seq2seq.commands.architecture_options import add_architecture_options, check_architecture_options
 from keras_seq2seq.commands.options import (add_data_options, interval, number, positive_int, read_options,
                                             read_pairs, task_data, whole_number)
-from keras_seq2seq.config import (ATTENTION_KINDS, CELLS, PRECISIONS, PRESETS, SELECT_ON, SUBWORD_MODELS,
-                                  TOKENIZER_KINDS, preset)
+from keras_seq2seq.config import (ATTENTION_KINDS, CELLS, LR_SCHEDULES, PRECISIONS, PRESETS, SELECT_ON,
+                                  SUBWORD_MODELS, TOKENIZER_KINDS, preset)
 from keras_seq2seq.errors import ConfigError, Seq2SeqError
 from keras_seq2seq.run_config import NO_CONVERSION, NO_NORMALIZATION, SETTING_OPTIONS, TOKENIZER_OPTIONS
 from keras_seq2seq.text.scripts import CONVERSIONS
@@ -75,8 +76,8 @@ def register(commands, command) -> None:
     group = train.add_argument_group("model")
     group.add_argument("--cell", choices=CELLS, help="recurrent cell")
     group.add_argument("--embedding-dim", type=positive_int, help="embedding size")
-    group.add_argument("--units", type=positive_int, help="recurrent hidden size")
-    group.add_argument("--layers", type=positive_int, help="stacked recurrent layers on each side")
+    group.add_argument("--units", type=positive_int, help="hidden size (rnn: recurrent units; transformer: the model size)")
+    group.add_argument("--layers", type=positive_int, help="stacked layers on each side (transformer: encoder blocks)")
     group.add_argument("--dropout", type=interval(0, 1, high_open=True), help="dropout rate")
     group.add_argument("--attention", choices=ATTENTION_KINDS,
                        help="attention over the source, with input feeding (none: the plain model)")
@@ -92,6 +93,7 @@ def register(commands, command) -> None:
                        help="start every weight uniform in [-SCALE, SCALE] (0: Keras' per-layer initialisers)")
     group.add_argument("--precision", choices=PRECISIONS,
                        help="float32, or mixed 16-bit compute with float32 weights (for GPUs/TPUs)")
+    add_architecture_options(train)
     group = train.add_argument_group("training")
     group.add_argument("--epochs", type=positive_int, help="most epochs to train")
     group.add_argument("--batch-size", type=positive_int, help="sentences per batch (without --batch-tokens)")
@@ -114,6 +116,8 @@ def register(commands, command) -> None:
                        help="decode and score dev every STEPS batches (0: at the end of each epoch)")
     group.add_argument("--warmup-steps", type=whole_number(0),
                        help="raise the learning rate linearly over these first steps")
+    group.add_argument("--lr-schedule", choices=LR_SCHEDULES,
+                       help="after warm-up: constant, or inverse-sqrt (falls as 1/sqrt(step); needs --warmup-steps)")
     group.add_argument("--plateau-patience", type=whole_number(0),
                        help="dev evaluations without improvement before the learning rate is lowered (0: never)")
     group.add_argument("--plateau-factor", type=interval(0, 1, low_open=True, high_open=True),
@@ -213,6 +217,7 @@ def check(args):
         settings = apply(resolve(preset_name), vars(args))
     except ConfigError as error:
         raise ConfigError(flag_names(str(error))) from None
+    check_architecture_options(args, settings.model, resolve(preset_name).model)
     if args.stream and settings.train.batch_tokens:
         raise Seq2SeqError("--batch-tokens plans an epoch from every pair's length before it starts, and a "
                            "stream is never held: use --batch-size with --stream, or train without --stream")

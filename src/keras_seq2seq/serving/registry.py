@@ -26,7 +26,8 @@ class ServedModel:
     @property
     def has_attention(self) -> bool:
         """Whether `/v1/translate` can return attention maps for this model."""
-        return self.translator.settings.model.attention != "none"
+        m = self.translator.settings.model  # from the settings: an ONNX export has no Keras model
+        return m.architecture == "transformer" or m.attention != "none"  # cross-attention, or the RNN's
 
     def describe(self) -> dict:
         """What a client needs to pick a model: languages, tokenisers, sizes, recorded quality."""
@@ -45,8 +46,7 @@ class ServedModel:
             "target_tokenizer": t.settings.text.target_tokenizer,
             "source_vocab_size": len(t.source_vocab),
             "target_vocab_size": len(t.target_vocab),
-            "architecture": {"cell": m.cell, "units": m.units, "layers": m.num_layers,
-                             "attention": m.attention, "bidirectional": m.bidirectional},
+            "architecture": _architecture(m),
             "has_attention": self.has_attention,
             "runtime": f"onnx-{self.translator.precision}" if self.exported else "keras",
             "max_output_len": t.max_output_len,
@@ -56,6 +56,15 @@ class ServedModel:
             "dev_chrf": checkpoint.get("val_chrf"),
             "trained_epochs": training.get("epochs"),
         }
+
+
+def _architecture(m) -> dict:
+    """The network's kind and sizes, as `GET /v1/models` describes it."""
+    if m.architecture == "transformer":
+        return {"kind": "transformer", "units": m.units, "layers": m.num_layers,
+                "decoder_layers": m.decoder_layers or m.num_layers, "heads": m.heads, "ffn_dim": m.ffn_dim or 4 * m.units}
+    return {"kind": "rnn", "cell": m.cell, "units": m.units, "layers": m.num_layers, "attention": m.attention,
+            "bidirectional": m.bidirectional}
 
 
 def parse_model_specs(specs: list[str]) -> list[tuple[str, Path]]:
