@@ -11,8 +11,11 @@ it before anything imports JAX:
 - `SEQ2SEQ_COMPILE_CACHE=off` turns the cache off.
 
 Only programs that took JAX at least a second to compile are stored (JAX's own threshold), so the
-directory holds the decoding loops and training steps, not every small helper. The Python API
-leaves the environment alone: set `JAX_COMPILATION_CACHE_DIR` yourself to get the same.
+directory holds the decoding loops and training steps, not every small helper. The directory is
+capped at `MAX_SIZE` bytes (512 MiB; about ten thousand decoding programs of a small model): past
+it, JAX deletes the programs read least recently. `JAX_COMPILATION_CACHE_MAX_SIZE` (bytes; -1: no
+cap) overrides the cap. The Python API leaves the environment alone: set
+`JAX_COMPILATION_CACHE_DIR` (and the cap) yourself to get the same.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import sys
 from pathlib import Path
 
 OFF = ("0", "off", "no", "false")
+MAX_SIZE = 512 * 1024 * 1024  # bytes the cache directory may hold; the least recently read go first
 
 
 def default_directory() -> Path:
@@ -42,4 +46,6 @@ def enable() -> Path | None:
     if not directory:
         directory = str(default_directory())
         os.environ["JAX_COMPILATION_CACHE_DIR"] = directory
+    # JAX reads the cap (and locks the directory with `filelock` while it evicts) from here.
+    os.environ.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", str(MAX_SIZE))
     return Path(directory)
