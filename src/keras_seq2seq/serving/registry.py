@@ -32,8 +32,7 @@ class ServedModel:
         source_lang = data.get("source_lang")
         m = t.settings.model
         return {
-            "name": self.name,
-            "directory": str(self.directory),
+            "name": self.name,  # (not its directory: a client has no business with the server's files)
             "task": data.get("task"),
             # Tatoeba/Anki files hold English first: any other source language translates to English.
             "languages": {"source": source_lang,
