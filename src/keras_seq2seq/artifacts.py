@@ -21,7 +21,7 @@ from pathlib import Path
 from keras_seq2seq.bundle import ModelBundle
 from keras_seq2seq.config import Settings
 from keras_seq2seq.errors import ConfigError, ModelFileError, Seq2SeqError, VocabularyError
-from keras_seq2seq.files import atomic_write_text, read_regular_text
+from keras_seq2seq.files import atomic_write_text, read_file_bytes
 from keras_seq2seq.model_archive import MODEL_FILE, first_line, load_keras_model, save_keras_model
 from keras_seq2seq.models import Seq2Seq
 from keras_seq2seq.search.shortlist import FILE as SHORTLIST_FILE
@@ -52,9 +52,9 @@ def read_config(directory: Path) -> dict:
     path = directory / CONFIG_FILE
     if not path.exists() and not path.is_symlink():
         raise ModelFileError(f"{path}: missing; {directory} is not a finished keras-seq2seq model directory")
-    text = read_regular_text(path, ModelFileError, "model config", within=directory, limit=MAX_CONFIG_BYTES)
+    data = read_file_bytes(path, ModelFileError, "model config", within=directory, limit=MAX_CONFIG_BYTES)
     try:
-        config = json.loads(text)
+        config = json.loads(data)
     except (ValueError, RecursionError) as error:  # bad JSON or UTF-8, 5,000-digit numbers, deep nesting
         raise ModelFileError(f"{path}: not valid JSON ({first_line(str(error))})") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
