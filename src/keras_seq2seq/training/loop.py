@@ -14,6 +14,7 @@ over those batches alone, and the following epochs another.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 import time
@@ -38,6 +39,7 @@ from keras_seq2seq.training.callbacks import (DevSelection, EpochPlan, NanGuard,
                                               Throughput, TimeBudget, TrainingDiverged, Warmup)
 from keras_seq2seq.training.checkpoint import Checkpoint, Checkpointer, check_writable
 from keras_seq2seq.training.distribution import choose_devices, data_parallel
+from keras_seq2seq.training.lock import training_lock
 
 
 def train(data, dev: Iterable | None, settings: Settings, out_dir: str | Path | None = None,
@@ -49,19 +51,21 @@ def train(data, dev: Iterable | None, settings: Settings, out_dir: str | Path | 
     `data` is `TrainingData` (e.g. a `StreamedCorpus`) or pairs. When `out_dir` holds an
     unfinished run (a `checkpoint/` left by a killed or diverged run), training continues from it
     with the same data and settings (`resume=None`, or `True`, which fails when there is none);
-    `resume=False` discards it and starts over.
+    `resume=False` discards it and starts over. A second run into the same `out_dir` while this
+    one trains is refused (`training/lock.py`).
     """
     if settings.train.devices > 1:  # an impossible device count fails before anything is built
         choose_devices(settings.train.devices, settings.train.batch_size)
     data = training_data(data)
     dev = None if dev is None else PairList(dev)
-    resume_from = None
-    if out_dir is not None:
-        resume_from = checkpoint.find(Path(out_dir), resume, settings, data, dev)
-    bundle = resume_from.bundle if resume_from else build_bundle(data, settings)
-    bundle.info.update(info or {})
-    fit(bundle, data, dev, out_dir=out_dir, verbose=verbose, log_dir=log_dir, resume_from=resume_from,
-        callbacks=callbacks, max_steps=max_steps)
+    with training_lock(Path(out_dir)) if out_dir is not None else contextlib.nullcontext():
+        resume_from = None
+        if out_dir is not None:
+            resume_from = checkpoint.find(Path(out_dir), resume, settings, data, dev)
+        bundle = resume_from.bundle if resume_from else build_bundle(data, settings)
+        bundle.info.update(info or {})
+        fit(bundle, data, dev, out_dir=out_dir, verbose=verbose, log_dir=log_dir, resume_from=resume_from,
+            callbacks=callbacks, max_steps=max_steps)
     return bundle
 
 
@@ -86,7 +90,8 @@ def fit(bundle: ModelBundle, data, dev: Iterable | None = None, out_dir: str | P
     dev = None if dev is None else PairList(dev)
     out_dir = None if out_dir is None else Path(out_dir)
     log_dir = None if log_dir is None else Path(log_dir)
-    with data_parallel(bundle):  # settings.train.devices > 1: batches split across devices
+    locked = training_lock(out_dir) if out_dir is not None else contextlib.nullcontext()
+    with locked, data_parallel(bundle):  # settings.train.devices > 1: batches split across devices
         record = _fit(bundle, data, dev, out_dir, verbose, log_dir, resume_from, list(callbacks), max_steps)
         bundle.info["training"] = record
         if out_dir is not None:
