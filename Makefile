@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet --editable '.[test,torch]'
+	$(BIN)/pip install --quiet --editable '.[test,torch,export]'
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed

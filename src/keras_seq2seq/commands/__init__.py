@@ -7,4 +7,4 @@ built in `options.py`.
 """
 
 MODULES: list[str] = ["train", "evaluate", "demo", "tasks", "translate", "data", "serve", "prepare_dialogue",
-                      "chat", "shortlist"]
+                      "chat", "shortlist", "export"]

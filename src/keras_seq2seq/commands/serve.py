@@ -26,8 +26,8 @@ API_KEY_VARIABLE = "SEQ2SEQ_API_KEY"
 def register(commands, command) -> None:
     serve = command(commands, "serve", run_serve, "serve models over HTTP: a JSON API and a page")
     serve.add_argument("--model", action="append", required=True, metavar="[NAME=]DIR",
-                       help="model directory to serve, optionally named (repeat for several; "
-                            "the first is the default)")
+                       help="model directory (or ONNX export directory) to serve, optionally named "
+                            "(repeat for several; the first is the default)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on")
     group = serve.add_argument_group("batching")
