@@ -46,10 +46,12 @@ baseline `bench/serve_load.py` compares against).
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import itertools
 import math
 import queue
+import statistics
 import threading
 import time
 from dataclasses import dataclass, field
@@ -124,7 +126,7 @@ class DynamicBatcher:
         self.combine = combine
         self.max_queued_work = max_queued_work
         self.stats = BatcherStats()
-        self._seconds_per_work = 0.0  # a running mean of decode time per unit of work (Retry-After)
+        self._rates: collections.deque = collections.deque(maxlen=64)  # seconds per unit of work, recent decodes
         # (work, arrival number, job): the smallest job first, then the earliest.
         self._queue: queue.PriorityQueue = queue.PriorityQueue()
         self._arrivals = itertools.count()
@@ -205,8 +207,11 @@ class DynamicBatcher:
                 waiting.cancel()
 
     def drain_seconds(self) -> float:
-        """About how long the work queued now takes to decode (at least a second)."""
-        return max(1.0, self.stats.queued_work * self._seconds_per_work)
+        """About how long the work queued now takes to decode (at least a second): the median
+        time per unit of work of recent decodes (a median, so a decode that compiled a new
+        program does not count)."""
+        rate = statistics.median(self._rates) if self._rates else 0.0
+        return max(1.0, self.stats.queued_work * rate)
 
     def _unqueue(self, job: _Job, dropped: bool = False) -> None:
         """The job leaves the queue's count: started, or dropped before it started."""
@@ -282,9 +287,7 @@ class DynamicBatcher:
                 for job in group:
                     job.future.set_result(results[start : start + len(job.items)])
                     start += len(job.items)
-                # Seconds per unit of work, a running mean over the last few dozen decodes.
-                rate = (time.monotonic() - began) / max(1, sum(job.work for job in group))
-                self._seconds_per_work += 0.05 * (rate - self._seconds_per_work) if self._seconds_per_work else rate
+                self._rates.append((time.monotonic() - began) / max(1, sum(job.work for job in group)))
             self.stats.decode_calls += 1
             self.stats.largest_batch = max(self.stats.largest_batch, len(items))
             self.stats.requests += len(group)
