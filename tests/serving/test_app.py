@@ -176,6 +176,8 @@ def test_every_accepted_value_works_and_scores_are_finite(client, options):
     ('{"text": "x", "sample": true, "temperature": 1e400}', "temperature"),
     ('{"text": "x", "sample": true, "temperature": NaN}', "temperature"),
     ('{"text": "x", "sample": true, "top_p": NaN}', "top_p"),
+    ('{"text": "a\\ud800b", "attention": true}', "text: holds a lone surrogate"),
+    ('{"text": ["ok", "\\udfff"]}', "text[1]: holds a lone surrogate"),
 ])
 def test_values_out_of_range_are_json_422s_naming_the_field(client, raw, field):
     response = client.post("/v1/translate", content=raw.encode(), headers={"content-type": "application/json"})

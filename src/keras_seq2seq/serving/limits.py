@@ -84,10 +84,15 @@ def check_translate(request: TranslateRequest, limits: Limits) -> SearchOptions:
         raise RequestError(422, f"text: {len(texts)} sentences; this server takes at most "
                                 f"{limits.max_sentences} per request")
     for i, text in enumerate(texts):
+        where = "text" if isinstance(request.text, str) else f"text[{i}]"
         if len(text) > limits.max_chars:
-            where = "text" if isinstance(request.text, str) else f"text[{i}]"
             raise RequestError(422, f"{where}: {len(text)} characters; at most {limits.max_chars} "
                                     f"per sentence")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as bad:  # JSON allows "\ud800"; no answer could hold it
+            raise RequestError(422, f"{where}: holds a lone surrogate ({text[bad.start]!r} at character "
+                                    f"{bad.start}), which is not text") from None
     if not 1 <= request.beam_size <= limits.max_beam_size:
         raise RequestError(422, f"beam_size: must be between 1 and {limits.max_beam_size}, "
                                 f"got {request.beam_size}")
