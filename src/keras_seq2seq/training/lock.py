@@ -34,7 +34,7 @@ class TrainingInProgress(Seq2SeqError):
 @contextlib.contextmanager
 def training_lock(out_dir: Path) -> Iterator[None]:
     """Hold `out_dir`'s training lock for the block; `TrainingInProgress` if another process has it."""
-    out_dir = Path(out_dir).resolve()
+    given, out_dir = Path(out_dir), Path(out_dir).resolve()
     if out_dir in _held or fcntl is None:
         _held[out_dir] = _held.get(out_dir, 0) + 1
         try:
@@ -42,9 +42,11 @@ def training_lock(out_dir: Path) -> Iterator[None]:
         finally:
             _release(out_dir, None)
         return
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / LOCK_FILE
-    handle = open(path, "a+", encoding="utf-8")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(out_dir / LOCK_FILE, "a+", encoding="utf-8")
+    except OSError as error:  # (the words of checkpoint.check_writable, which would say the same)
+        raise Seq2SeqError(f"{given}: cannot write the model there ({error.strerror or error})") from None
     try:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
@@ -52,7 +54,7 @@ def training_lock(out_dir: Path) -> Iterator[None]:
         owner = handle.read().strip() or "unknown"
         handle.close()
         raise TrainingInProgress(
-            f"{out_dir}: another training (process {owner}) is writing there now; wait for it to end, "
+            f"{given}: another training (process {owner}) is writing there now; wait for it to end, "
             f"or train into another --out") from None
     handle.seek(0)
     handle.truncate()
