@@ -27,7 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import HERE, add_pair_arguments, argument_parser, busy_warning, last_line, median, pair_dir
+from common import (HERE, add_pair_arguments, argument_parser, as_the_command_does, busy_warning, last_line, median,
+                    pair_dir)
 
 BATCH = 64
 BEAMS = (1, 5)
@@ -45,6 +46,7 @@ def main() -> int:
     parser.add_argument("--cold-runs", type=int, default=3, help="process starts per engine")
     parser.add_argument("--quick", action="store_true", help="1,000 sentences, 2 runs, 2 cold starts")
     args = parser.parse_args()
+    as_the_command_does()
     if args.quick:
         args.sentences, args.runs, args.cold_runs = args.sentences or 1000, 2, 2
 

@@ -50,3 +50,22 @@ def test_a_dev_set_entirely_over_the_limits_is_an_error(tmp_path):
     settings = resolve("dates", epochs=1, units=8, embedding_dim=8, batch_size=32, max_source_len=30)
     with pytest.raises(ConfigError, match="all 1 dev pairs are longer than the limits"):
         training.train(splits["train"], [("1" * 40, "2001-01-01")], settings, verbose=0, max_steps=1)
+
+
+def test_token_batches_train_and_the_record_reports_their_shapes_and_padding(tmp_path):
+    import io
+
+    from keras_seq2seq.training.progress import ProgressLines
+
+    splits = task_splits("dates", train=640, dev=64, test=10, seed=0)
+    settings = resolve("dates", epochs=2, units=16, embedding_dim=8, batch_tokens=300)
+    log = io.StringIO()
+    bundle = training.train(splits["train"], splits["dev"], settings, verbose=0, callbacks=[ProgressLines([log])])
+    record = bundle.info["training"]
+    assert record["batches"]["batch_tokens"] == 300 and len(record["batches"]["rows"]) >= 1
+    assert all(rows * 2 <= 300 for rows in record["batches"]["rows"])  # targets are 2+ positions long
+    assert 0 <= record["batches"]["padding_share"] < 0.5
+    shapes = record["compiled_shapes"]
+    assert 1 <= shapes["train"] <= shapes["bound"]["train"]
+    assert "epoch 2/2 done in" in log.getvalue() and record["hardware"]["cores"] >= 1
+    assert set(record["signatures"]) == {"bleu", "chrf"}

@@ -3,11 +3,17 @@
     seq2seq evaluate --model runs/dates --task dates
     seq2seq evaluate --model runs/spa-eng --data ../shared/data/spa-eng/test.tsv --source-lang spa --beam-size 5
 
-Prints a few sample outputs, then exact match, token accuracy, BLEU and chrF (sacreBLEU), the
-decoding speed, and how many shapes decoding compiled.
+Prints a few sample outputs, then exact match, token accuracy, BLEU and chrF (sacreBLEU, each
+with its signature, so that a score can be quoted and compared), the decoding speed, and how many
+shapes decoding compiled. `--output FILE` keeps the outputs (one line per test pair), `--json
+FILE` the scores.
+
+    seq2seq evaluate --model runs/dates --task dates --output hyp.txt --json scores.json
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from keras_seq2seq.commands.options import (add_data_options, add_search_options, positive_int, search_options,
                                             task_or_data_pairs)
@@ -20,6 +26,10 @@ def register(commands, command) -> None:
     evaluate.add_argument("--samples", type=int, default=10, help="example outputs to print")
     evaluate.add_argument("--batch-size", type=positive_int, default=64, help="sentences decoded together")
     add_search_options(evaluate)
+    group = evaluate.add_argument_group("results")
+    group.add_argument("--output", metavar="FILE", help="write the outputs to FILE, one line per test pair, in order")
+    group.add_argument("--json", metavar="FILE",
+                       help="write the scores, their sacreBLEU signatures, the data and the search to FILE as JSON")
 
 
 def run(args) -> int:
@@ -33,6 +43,28 @@ def run(args) -> int:
     result = translator.evaluate(pairs, args.batch_size, options=options)
     print_samples(pairs, result["hypotheses"], args.samples)
     print_scores(result)
+    write_results(args, options, result)
     traced, bound = translator.compiled_shapes([p.source for p in pairs], args.batch_size)
     print(f"compiled shapes  {traced} (at most {bound})")
     return 0
+
+
+def write_results(args, options, result: dict) -> None:
+    """--output (the outputs, one per line) and --json (the scores and how they were made)."""
+    import dataclasses
+    import json
+
+    from keras_seq2seq.files import atomic_write_text
+
+    if args.output:
+        atomic_write_text(Path(args.output), "".join(_one_line(text) + "\n" for text in result["hypotheses"]))
+    if args.json:
+        scores = {key: value for key, value in result.items() if key != "hypotheses"}
+        record = {"model": str(args.model), "data": args.data or f"task {args.task} (test split)",
+                  "search": dataclasses.asdict(options), **scores}
+        atomic_write_text(Path(args.json), json.dumps(record, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def _one_line(text: str) -> str:
+    """An output as one line: line breaks inside it (rare, but a model can write any token) become spaces."""
+    return " ".join(text.splitlines()) if "\n" in text or "\r" in text else text

@@ -18,8 +18,9 @@ def print_scores(result: dict) -> None:
     print(f"sentences        {result['sentences']:,}")
     print(f"exact match      {result['exact_match']:.3f}")
     print(f"token accuracy   {result['token_accuracy']:.3f}")
-    print(f"BLEU             {result['bleu']:.1f}")
-    print(f"chrF             {result['chrf']:.1f}")
+    signatures = result.get("signatures") or {}
+    print(f"BLEU             {result['bleu']:.1f}" + (f"  {signatures['bleu']}" if "bleu" in signatures else ""))
+    print(f"chrF             {result['chrf']:.1f}" + (f"  {signatures['chrf']}" if "chrf" in signatures else ""))
     print(f"decoding         {result['sentences_per_second']:,.0f} sentences/s")
 
 

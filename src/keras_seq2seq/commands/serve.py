@@ -64,6 +64,9 @@ def register(commands, command) -> None:
 
 
 def run_serve(args) -> int:
+    from keras_seq2seq.extras import require
+
+    require("serve", "`seq2seq serve`")
     import uvicorn
 
     from keras_seq2seq.serving import Limits, create_app, load_models

@@ -67,6 +67,10 @@ def _load(directory: str):
 def run(args) -> int:
     started = time.perf_counter()
     options = search_options(args)  # checked before the model loads
+    if args.plot_attention:
+        from keras_seq2seq.extras import require
+
+        require("plot", "--plot-attention")
     translator = _load(args.model)
     if args.input:
         from keras_seq2seq.files import read_text_file
