@@ -77,3 +77,29 @@ def test_translate_fills_the_cache_and_answers_the_same_from_it(tmp_path):
     assert any("predict_step" in p.name for p in cached)
     second = subprocess.run(command, input="July 4, 1976\n", capture_output=True, text=True, env=env, timeout=300)
     assert second.returncode == 0 and second.stdout == first.stdout
+
+
+def test_programs_cached_without_a_cap_do_not_stop_a_capped_process_storing_new_ones(tmp_path):
+    """A cache filled by a process without a cap (no `-atime` records) and then used with one: the
+    capped process must still store its new programs (JAX's eviction reads every record)."""
+    script = (
+        "import sys; sys.modules.pop('jax', None)\n"
+        "from keras_seq2seq import compile_cache; compile_cache.enable()\n"
+        "import jax, jax.numpy as jnp\n"
+        "for n in range(int(sys.argv[1]), int(sys.argv[2])):\n"
+        "    jax.jit(lambda x, n=n: jnp.tanh(x @ x.T + n).sum(axis=0) * n)(jnp.ones((n + 3, 5)))\n")
+    env = {**os.environ, "SEQ2SEQ_COMPILE_CACHE": "on", "XDG_CACHE_HOME": str(tmp_path),
+           "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0", "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"}
+    env.pop("JAX_COMPILATION_CACHE_DIR", None)
+    cache = tmp_path / "keras-seq2seq" / "xla"
+    uncapped = subprocess.run([sys.executable, "-c", script, "0", "3"], capture_output=True, text=True,
+                              env={**env, "JAX_COMPILATION_CACHE_MAX_SIZE": "-1"}, timeout=300)
+    assert uncapped.returncode == 0, uncapped.stderr
+    before = {p.name for p in cache.glob("*-cache")}
+    assert before and not list(cache.glob("*-atime"))
+    env.pop("JAX_COMPILATION_CACHE_MAX_SIZE", None)
+    capped = subprocess.run([sys.executable, "-c", script, "3", "6"], capture_output=True, text=True, env=env,
+                            timeout=300)
+    assert capped.returncode == 0, capped.stderr
+    assert "Error writing persistent compilation cache entry" not in capped.stderr
+    assert len({p.name for p in cache.glob("*-cache")} - before) >= 3
