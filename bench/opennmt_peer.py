@@ -4,9 +4,12 @@
         --work bench/peers/runs/spa-eng [--json peer.json] [--train-limit 5000]
 
 Trains OpenNMT-py's classic RNN recipe (RECIPE) for the same wall-clock budget on the same splits
-and scores it the same way (sacrebleu defaults: 13a, cased, raw references). It makes (once; a
-stamp file skips it next time) a venv at bench/peers/opennmt-venv with pinned packages, then
-runs itself again inside it: Moses-tokenises the splits (Chinese into characters), builds the
+and scores it the same way (sacrebleu defaults: 13a, cased, raw references; Chinese output with
+tokenize="zh"). `--source-lang eng` turns the direction: English source, the pair's other
+language the target (e.g. English → Chinese on cmn-eng). It makes (once; a stamp file skips it
+next time) a venv at bench/peers/opennmt-venv with pinned packages, then runs itself again
+inside it: Moses-tokenises the splits (Chinese, on either side, into characters: the usual recipe
+for a corpus this small, and no segmenter to install), builds the
 vocabularies, trains until the budget ends (OpenNMT-py has no time limit: it is killed, and the
 newest whole checkpoint is used), decodes the test source with beam 5 and greedy, detokenises
 and scores. bench/README.md says what each figure counts. Last line:
@@ -60,6 +63,8 @@ def parse_args(argv: list[str]):
     parser = argument_parser(__doc__)
     add_pair_arguments(parser)
     parser.add_argument("--minutes", type=float, default=30.0, help="training wall-clock budget")
+    parser.add_argument("--source-lang", help="source language (default: the pair's first; eng: English → "
+                                              "the other language)")
     parser.add_argument("--work", type=Path, help="work folder (default bench/peers/runs/<pair>)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     parser.add_argument("--train-limit", type=int, help="use only the first N training lines (smoke tests)")
@@ -188,28 +193,42 @@ def translate(model: Path, src: Path, out: Path, beam: int, *options: str) -> tu
     return float(found.group(1)), rss
 
 
-def detokenise(path: Path) -> list[str]:
-    """English Moses detokenisation of a tokenised output file, one string a line."""
+def detokenise(path: Path, lang: str = "eng") -> list[str]:
+    """Moses detokenisation of a tokenised output file, one string a line (a language split into
+    characters is joined back without spaces)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    if lang in CHAR_LANGS:
+        return ["".join(line.split()) for line in lines]
     from sacremoses import MosesDetokenizer
-    moses = MosesDetokenizer(lang="en")
-    return [moses.detokenize(line.split()) for line in path.read_text(encoding="utf-8").splitlines()]
+    moses = MosesDetokenizer(lang=MOSES_LANG.get(lang, "en"))
+    return [moses.detokenize(line.split()) for line in lines]
 
 
-def score(hypotheses: list[str], references: list[str]) -> tuple[float, float]:
-    """Corpus BLEU and chrF with sacrebleu defaults (13a, cased)."""
+def score(hypotheses: list[str], references: list[str], lang: str = "eng") -> tuple[float, float]:
+    """Corpus BLEU and chrF with sacrebleu defaults (13a, cased; tokenize="zh" for Chinese)."""
     import sacrebleu
-    return (sacrebleu.corpus_bleu(hypotheses, [references]).score,
+    tokenize = "zh" if lang in CHAR_LANGS else "13a"
+    return (sacrebleu.corpus_bleu(hypotheses, [references], tokenize=tokenize).score,
             sacrebleu.corpus_chrf(hypotheses, [references]).score)
+
+
+def languages(args) -> tuple[str, str]:
+    """(source, target) Tatoeba codes: the pair's other language and English, or the reverse."""
+    other = args.pair.split("-")[0]
+    source = args.source_lang or other
+    return source, (other if source == "eng" else "eng")
 
 
 def prepare(args, pair_dir: Path, work: Path):
     """Tokenised train/test files and a fresh config in `work`; return (config, test source, test pairs)."""
-    src_tok, tgt_tok = tokenizer(args.pair.split("-")[0]), tokenizer("eng")
+    source_lang, target_lang = languages(args)
+    src_tok, tgt_tok = tokenizer(source_lang), tokenizer(target_lang)
     work.mkdir(parents=True, exist_ok=True)
     for old in work.glob("model_step_*.pt"):
         old.unlink()
-    train_pairs = tatoeba_pairs(pair_dir / "train.tsv", args.train_limit)
-    test_pairs = tatoeba_pairs(pair_dir / "test.tsv")
+    turn = (lambda pairs: [(english, other) for other, english in pairs]) if source_lang == "eng" else list
+    train_pairs = turn(tatoeba_pairs(pair_dir / "train.tsv", args.train_limit))
+    test_pairs = turn(tatoeba_pairs(pair_dir / "test.tsv"))
     train = write_tokenised(train_pairs, src_tok, tgt_tok, work / "train")
     test_src, _ = write_tokenised(test_pairs, src_tok, tgt_tok, work / "test")
     print(f"opennmt-peer: {len(train_pairs):,} training pairs, {len(test_pairs):,} test pairs in {work}",
@@ -232,10 +251,12 @@ def benchmark(args, pair_dir: Path, work: Path) -> dict:
     beam_s, _ = translate(model, test_src, work / "test.beam5.txt", beam=5)
     greedy_s, _ = translate(model, test_src, work / "test.greedy.txt", beam=1)
     refs = [t for _, t in test_pairs]
-    bleu, chrf = score(detokenise(work / "test.beam5.txt"), refs)
-    greedy_bleu, _ = score(detokenise(work / "test.greedy.txt"), refs)
+    source_lang, target_lang = languages(args)
+    bleu, chrf = score(detokenise(work / "test.beam5.txt", target_lang), refs, target_lang)
+    greedy_bleu, _ = score(detokenise(work / "test.greedy.txt", target_lang), refs, target_lang)
     return {
-        "name": "opennmt-py", "pair": args.pair, "bleu": round(bleu, 1), "chrf": round(chrf, 1),
+        "name": "opennmt-py", "pair": args.pair, "direction": f"{source_lang}-{target_lang}",
+        "bleu": round(bleu, 1), "chrf": round(chrf, 1),
         "greedy_bleu": round(greedy_bleu, 1),
         "train_tokens_per_second": round(statistics.median(rates)) if rates else 0,
         "beam_sentences_per_second": round(len(test_pairs) / beam_s),
@@ -269,7 +290,8 @@ def main(argv: list[str] | None = None) -> int:
             print(error, file=sys.stderr)
             return 2
         return subprocess.run([str(python), str(Path(__file__).resolve()), *argv]).returncode
-    work = args.work or HERE / "peers" / "runs" / args.pair
+    work = args.work or HERE / "peers" / "runs" / (f"{args.pair}-from-{args.source_lang}" if args.source_lang
+                                                   else args.pair)
     report(benchmark(args, folder, work.resolve()), args.json)
     return 0
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from keras_seq2seq.errors import ConfigError
 
 
-TOKENIZER_KINDS = ("char", "word", "sentencepiece")  # see text/tokenizers.py and text/subwords.py
+# See text/tokenizers.py (char, word), text/subwords.py and text/segmenters.py (jieba: Chinese words).
+TOKENIZER_KINDS = ("char", "word", "sentencepiece", "jieba")
 SUBWORD_MODELS = ("unigram", "bpe")
 
 
@@ -229,6 +230,32 @@ PRESETS: dict[str, dict] = {
                   "scaled_attention": True, "param_init": 0.1},
         "train": {"epochs": 30, "batch_size": 128, "learning_rate": 3e-3, "patience": 3,
                   "label_smoothing": 0.1, "max_source_len": 80, "max_target_len": 80, "length_step": 4},
+    },
+    # Chinese ↔ English on Tatoeba (../shared/data/cmn-eng, 26k pairs), for a 30-minute CPU
+    # budget: tatoeba-small's network on Chinese characters (Traditional converted to Simplified
+    # with OpenCC, a smaller character set; needs `pip install 'keras-seq2seq[zh]'`) and English
+    # words. Small data: more dropout, and the rate halves when dev BLEU stalls. Figures and the
+    # other tokenisations tried: docs/performance.md.
+    "tatoeba-zh-en": {
+        "text": {"source_tokenizer": {"kind": "char", "convert": "t2s"}, "target_tokenizer": {"kind": "word"},
+                 "min_freq": 2, "max_vocab": 16000},
+        "model": {"embedding_dim": 256, "units": 256, "num_layers": 2, "dropout": 0.3,
+                  "attention": "luong-general", "bidirectional": True, "scaled_attention": True,
+                  "param_init": 0.1},
+        "train": {"epochs": 40, "batch_size": 128, "learning_rate": 3e-3, "patience": 5,
+                  "plateau_patience": 1, "label_smoothing": 0.1, "max_source_len": 50,
+                  "max_target_len": 50, "length_step": 4},
+    },
+    # English → Chinese characters: the output keeps the script of the training text (both occur).
+    "tatoeba-en-zh": {
+        "text": {"source_tokenizer": {"kind": "word"}, "target_tokenizer": {"kind": "char"},
+                 "min_freq": 2, "max_vocab": 16000},
+        "model": {"embedding_dim": 256, "units": 256, "num_layers": 2, "dropout": 0.3,
+                  "attention": "luong-general", "bidirectional": True, "scaled_attention": True,
+                  "param_init": 0.1},
+        "train": {"epochs": 40, "batch_size": 128, "learning_rate": 3e-3, "patience": 5,
+                  "plateau_patience": 1, "label_smoothing": 0.1, "max_source_len": 50,
+                  "max_target_len": 50, "length_step": 4},
     },
 }
 

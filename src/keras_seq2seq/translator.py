@@ -241,9 +241,13 @@ class Translator:
 
     def evaluate(self, pairs: Iterable[PairLike], batch_size: int | None = None, beam_size: int = 1,
                  length_penalty: float = 0.0, replace_unk: bool = False, *,
-                 options: SearchOptions | None = None) -> dict:
+                 options: SearchOptions | None = None, target_lang: str | None = None) -> dict:
         """Scores on `pairs`, the sacreBLEU signatures of BLEU and chrF under `"signatures"`, plus the
-        outputs themselves under `"hypotheses"`."""
+        outputs themselves under `"hypotheses"`.
+
+        `target_lang` ("zh", "cmn", ...) picks sacreBLEU's tokenisation for BLEU (`zh` for
+        Chinese); without it, Chinese references are detected. The result names the language
+        under `"target_lang"`."""
         pairs = [as_pair(p) for p in pairs]
         if not pairs:
             raise Seq2SeqError("nothing to evaluate: no (source, target) pairs")
@@ -253,8 +257,8 @@ class Translator:
         hypotheses = self.translate([p.source for p in pairs], batch_size, options=options)
         seconds = time.perf_counter() - started
         references = [p.target for p in pairs]
-        scores = metrics.score(hypotheses, references, self.target_tokenizer.tokenize)
-        return {**scores, "signatures": metrics.signatures(), "sentences": len(pairs), "seconds": seconds,
+        scores = metrics.score(hypotheses, references, self.target_tokenizer.tokenize, target_lang)
+        return {**scores, "sentences": len(pairs), "seconds": seconds,
                 "sentences_per_second": len(pairs) / max(seconds, 1e-9), "hypotheses": hypotheses}
 
     def compiled_shapes(self, texts: Sequence[str], batch_size: int | None = None) -> tuple[int, int]:

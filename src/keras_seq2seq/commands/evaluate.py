@@ -2,11 +2,13 @@
 
     seq2seq evaluate --model runs/dates --task dates
     seq2seq evaluate --model runs/spa-eng --data ../shared/data/spa-eng/test.tsv --source-lang spa --beam-size 5
+    seq2seq evaluate --model runs/en-zh --data ../shared/data/cmn-eng/test.tsv --source-lang eng --target-lang zh
 
 Prints a few sample outputs, then exact match, token accuracy, BLEU and chrF (sacreBLEU, each
 with its signature, so that a score can be quoted and compared), the decoding speed, and how many
-shapes decoding compiled. `--output FILE` keeps the outputs (one line per test pair), `--json
-FILE` the scores.
+shapes decoding compiled. Chinese output is scored with sacreBLEU's `zh` tokenisation: give
+`--target-lang zh`, or let the references' script decide (printed, and in the signature).
+`--output FILE` keeps the outputs (one line per test pair), `--json FILE` the scores.
 
     seq2seq evaluate --model runs/dates --task dates --output hyp.txt --json scores.json
 """
@@ -25,6 +27,9 @@ def register(commands, command) -> None:
     add_data_options(evaluate, required=False)
     evaluate.add_argument("--samples", type=int, default=10, help="example outputs to print")
     evaluate.add_argument("--batch-size", type=positive_int, default=64, help="sentences decoded together")
+    evaluate.add_argument("--target-lang", metavar="CODE",
+                          help="language of the references, e.g. zh or cmn (BLEU tokenize=zh); "
+                               "default: detected (Chinese or not)")
     add_search_options(evaluate)
     group = evaluate.add_argument_group("results")
     group.add_argument("--output", metavar="FILE", help="write the outputs to FILE, one line per test pair, in order")
@@ -34,14 +39,18 @@ def register(commands, command) -> None:
 
 def run(args) -> int:
     from keras_seq2seq.commands.report import print_samples, print_scores
+    from keras_seq2seq.metrics import bleu_tokenization
     from keras_seq2seq.translator import Translator
 
     options = search_options(args)
     translator = Translator.load(args.model)
     pairs = task_or_data_pairs(args, translator, "test")
     translator.use_shortlist(args.shortlist)
-    result = translator.evaluate(pairs, args.batch_size, options=options)
+    result = translator.evaluate(pairs, args.batch_size, options=options, target_lang=args.target_lang)
     print_samples(pairs, result["hypotheses"], args.samples)
+    reason = (f"--target-lang {args.target_lang}" if args.target_lang else
+              f"detected: the references are {'' if result['target_lang'] else 'not '}Chinese")
+    print(f"BLEU tokenize    {bleu_tokenization(result['target_lang'])} ({reason})")
     print_scores(result)
     write_results(args, options, result)
     traced, bound = translator.compiled_shapes([p.source for p in pairs], args.batch_size)

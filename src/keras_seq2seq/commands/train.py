@@ -28,7 +28,8 @@ from keras_seq2seq.commands.options import (add_data_options, interval, number, 
 from keras_seq2seq.config import (ATTENTION_KINDS, CELLS, PRECISIONS, PRESETS, SELECT_ON, SUBWORD_MODELS,
                                   TOKENIZER_KINDS, preset)
 from keras_seq2seq.errors import ConfigError, Seq2SeqError
-from keras_seq2seq.run_config import NO_NORMALIZATION, SETTING_OPTIONS
+from keras_seq2seq.run_config import NO_CONVERSION, NO_NORMALIZATION, SETTING_OPTIONS, TOKENIZER_OPTIONS
+from keras_seq2seq.text.scripts import CONVERSIONS
 
 DEFAULT_PRESET = "tatoeba-word"
 NORMALIZATIONS = ("NFC", "NFKC", "NFD", "NFKD", NO_NORMALIZATION)
@@ -60,6 +61,10 @@ def register(commands, command) -> None:
     group.add_argument("--lowercase", action=argparse.BooleanOptionalAction, default=None,
                        help="lowercase both sides")
     group.add_argument("--normalize", choices=NORMALIZATIONS, help="Unicode normalisation of both sides")
+    for side in ("source", "target"):
+        group.add_argument(f"--{side}-convert", choices=(*CONVERSIONS, NO_CONVERSION),
+                           help=f"Chinese script conversion of the {side} (OpenCC; t2s: Traditional to "
+                                f"Simplified; {NO_CONVERSION}: off; needs keras-seq2seq[zh])")
     group.add_argument("--min-freq", type=positive_int, help="tokens seen fewer times become <unk>")
     group.add_argument("--max-vocab", type=whole_number(0), help="largest vocabulary per side (0: no limit)")
     group.add_argument("--vocab-size", type=whole_number(5),
@@ -153,8 +158,7 @@ def register(commands, command) -> None:
     choice.add_argument("--restart", "--no-resume", dest="resume", action="store_const", const=False,
                         help="discard an unfinished run's checkpoint in --out and start over")
     for action in train._actions:
-        if action.dest in SETTING_OPTIONS or action.dest in ("source_tokenizer", "target_tokenizer",
-                                                              "lowercase", "normalize"):
+        if action.dest in SETTING_OPTIONS or (action.dest in TOKENIZER_OPTIONS and action.dest != "tokenizer"):
             action.default_note = preset_defaults(action.dest)
 
 
@@ -219,10 +223,15 @@ def check(args):
                        ("--test", args.test)):
         if path and not Path(path).is_file():
             raise Seq2SeqError(f"{flag} {path}: no such file")
-    if args.tensorboard:
-        from keras_seq2seq.extras import require
+    from keras_seq2seq.extras import require
 
+    if args.tensorboard:
         require("tensorboard", "--tensorboard")
+    for side in ("source", "target"):
+        tokenizer = getattr(settings.text, f"{side}_tokenizer")
+        if tokenizer.get("kind") == "jieba" or tokenizer.get("convert"):
+            require("zh", f"the {side} tokenizer ({tokenizer.get('kind')}"
+                          + (f", convert {tokenizer['convert']})" if tokenizer.get("convert") else ")"))
     if finished_model(args.out) and not args.overwrite:
         raise Seq2SeqError(f"{args.out} holds a finished model (a config.json, and no unfinished run to "
                            f"resume): pass --overwrite to train a new one in its place, or choose another --out")
@@ -275,9 +284,10 @@ def train_and_report(args, settings, preset_name: str, log) -> int:
         data = {"file": str(args.data), **reading, "files": files,
                 **({"shuffle_buffer": train.shuffle_buffer} if args.stream else {}),
                 **({"licence": note} if (note := licence_note(Path(args.data).parent)) else {})}
-        run_record.update({key: reading.get(key) for key in ("format", "source_lang", "source_column",
-                                                             "target_column")})
-    run_record = {key: value for key, value in run_record.items() if value not in (None, False)}
+        # An anki file's direction is its source language; a TSV's or CSV's, its columns (0 included).
+        chosen_by = ("source_lang",) if reading.get("format") == "anki" else ("source_column", "target_column")
+        run_record.update({key: reading.get(key) for key in ("format", *chosen_by)})
+    run_record = {key: value for key, value in run_record.items() if value is not None and value is not False}
     info = {"data": data, "run": run_record, "preset": preset_name, "command": command_line(args)}
     _say(lines, f"training on {len(train):,} pairs, dev {len(dev):,} pairs, preset {preset_name}")
     progress = [stream for stream, wanted in ((sys.stderr, not args.quiet and not sys.stderr.isatty()),
@@ -347,14 +357,13 @@ def _counted(files: list) -> None:
 
 def _score_test(args, translator, as_trained: dict, files: list) -> None:
     """Score --test greedily and put it in the model's record and card."""
-    from keras_seq2seq import metrics
     from keras_seq2seq.artifacts import write_description
 
     pairs = read_pairs(args, args.test, model_info=as_trained, report=_report(files, "test", args.test))
     _counted(files)
     result = translator.evaluate(pairs)
     translator.info["test"] = {"file": str(args.test), "sentences": result["sentences"], "search": "greedy",
-                               "bleu": result["bleu"], "chrf": result["chrf"], "signatures": metrics.signatures()}
+                               "bleu": result["bleu"], "chrf": result["chrf"], "signatures": result["signatures"]}
     write_description(translator.bundle, args.out)
     print(f"test {args.test}: BLEU {result['bleu']:.2f}, chrF {result['chrf']:.2f} (greedy)", file=sys.stderr)
 

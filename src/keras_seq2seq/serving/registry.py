@@ -39,9 +39,7 @@ class ServedModel:
         return {
             "name": self.name,  # (not its directory: a client has no business with the server's files)
             "task": data.get("task"),
-            # Tatoeba/Anki files hold English first: any other source language translates to English.
-            "languages": {"source": source_lang,
-                          "target": "eng" if source_lang and source_lang != "eng" else None},
+            "languages": {"source": source_lang, "target": _target_language(source_lang, data)},
             "source_tokenizer": t.settings.text.source_tokenizer,
             "target_tokenizer": t.settings.text.target_tokenizer,
             "source_vocab_size": len(t.source_vocab),
@@ -100,3 +98,13 @@ def load_models(specs: list[str], shortlist: int = 0) -> dict[str, ServedModel]:
         translator.use_shortlist(shortlist)
         models[name] = ServedModel(name, directory, translator)
     return models
+
+
+def _target_language(source_lang: str | None, data: dict) -> str | None:
+    """Tatoeba/Anki files hold English first: any other source language translates to English,
+    and English to the pair's other language when the pair is recorded (e.g. "cmn-eng")."""
+    if not source_lang:
+        return None
+    if source_lang != "eng":
+        return "eng"
+    return (data.get("pair") or "").split("-")[0] or None

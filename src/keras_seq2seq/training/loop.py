@@ -214,7 +214,8 @@ def _fit(bundle: ModelBundle, data: TrainingData, dev: PairList | None, out_dir:
         "compiled_shapes": compiled_shapes(bundle, generation, batches, dev_batches),
         "devices": t.devices,
         "hardware": hardware(),
-        **({"signatures": metrics.signatures()} if dev and selection.decodes else {}),
+        **({"signatures": metrics.signatures(metrics.detect_language([pair.target for pair in dev]))}
+           if dev and selection.decodes else {}),
         "batches": batches.describe() if hasattr(batches, "describe") else {},
         "history": progress.history,
         "resumed_from": resumed_from,
