@@ -6,22 +6,28 @@
 
 Starts the real server on a free loopback port, compiles every decode shape the run can reach,
 then `--clients` clients run for `--seconds`: most send a mix of valid requests (each answer
-compared with the greedy translation `Translator` gave in this process beforehand) and bad ones
-(FAST_KINDS); one client in eight is slow, sending valid requests in pieces, or stalls (SLOW_KINDS).
-A stalled connection must be closed by the server within about `--request-timeout`, and valid
-requests must keep being answered meanwhile. Server memory is its VmRSS after warm-up and at the
-end. bench/README.md says what each kind sends. Last line:
+compared with the greedy translation `Translator` gave in this process beforehand), requests that
+cycle search options through every accepted value, and bad ones (FAST_KINDS); one client in eight
+is slow, sending valid requests in pieces, or stalls (SLOW_KINDS). Four clients make a storm
+(STORM_ROLES): two overload the server with maximum-size beam requests, one sends bursts of them
+and hangs up at once, and one is a well-behaved client sending a sentence at a time, whose p99 is
+`healthy_p99_ms`. A stalled connection must be closed by the server within about
+`--request-timeout`, and valid requests must keep being answered meanwhile. Server memory is its
+VmRSS after warm-up and at the end. bench/README.md says what each kind sends. Last line:
 
-    chaos: requests=… wrong=0 5xx=0 unexpected=0 rss_start_mb=… rss_end_mb=… p50_ms=… p99_ms=…
+    chaos: requests=… ok=… 4xx=… 5xx=0 503=… rss_start_mb=… rss_end_mb=… p50_ms=… p99_ms=… healthy_p99_ms=…
 
-Exits 1 if any answer was wrong, any status was 5xx or not the one expected, a stalled connection
-outlived its deadline, or no valid request was answered while stalls were open.
+where 5xx counts server errors and 503 the refusals of a full queue (backpressure, expected by
+the overload clients only). Exits 1 if any answer was wrong, any status was a 5xx other than those
+503s or not the one expected, a stalled connection outlived its deadline, or no valid request
+was answered while stalls were open.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import math
 import random
 import sys
 import tempfile
@@ -33,10 +39,19 @@ from pathlib import Path
 from common import (Server, argument_parser, as_the_command_does, decode_shapes, last_line, load_sentences,
                     percentile, read_reply, train_dates_model, warm_up)
 
+from keras_seq2seq.serving.limits import Limits
+
 SLOW_CLIENT_EVERY = 8     # clients 0, 8, 16, … are slow ones
 FAST_KINDS = {            # kind: weight in the fast clients' mix
     "single": 40, "list": 20, "oversized": 6, "malformed": 10, "invalid": 12, "too_long": 6,
     "unknown_model": 6}
+STORM_FAST_KINDS = {"options": 12}  # added to the fast clients' mix in a storm
+# With a storm, these clients have one job each (the rest as above).
+STORM_ROLES = {1: "healthy", 2: "overload", 3: "overload", 4: "abandoned"}
+HEALTHY_PAUSE = 0.05      # seconds between the well-behaved client's requests
+ABANDON_BURST = 10        # maximum-size requests a burst sends, each hung up on within 0.02 s
+ABANDON_EVERY = 3.0       # seconds between bursts
+OPTION_BEAMS = (2, 4)     # beam sizes the option-cycling requests use (each is a compiled program)
 SLOW_KINDS = {"slow": 2, "stall_silent": 1, "stall_head": 1, "stall_body": 1}
 # A fast client reuses a connection idle this long at most: under the server's keep-alive (5 s)
 # and, as `run_chaos` applies it, half its head deadline (the next request head on a kept
@@ -45,9 +60,10 @@ REUSE_SECONDS = 4.0
 VALID_KINDS = ("single", "list", "slow")
 STALL_KINDS = ("stall_silent", "stall_head", "stall_body")
 # What each kind must get back; "closed" means the server closed the connection without a response.
-EXPECTED = {"single": {200}, "list": {200}, "slow": {200}, "oversized": {413}, "malformed": {400, 422},
-            "invalid": {405, 422}, "too_long": {422}, "unknown_model": {404},
-            "stall_silent": {"closed"}, "stall_head": {"closed"}, "stall_body": {408}}
+EXPECTED = {"single": {200}, "list": {200}, "slow": {200}, "options": {200}, "oversized": {413},
+            "malformed": {400, 422}, "invalid": {405, 422}, "too_long": {422}, "unknown_model": {404},
+            "stall_silent": {"closed"}, "stall_head": {"closed"}, "stall_body": {408},
+            "healthy": {200}, "overload": {200, 503}, "abandoned": {"sent"}}
 
 
 def main() -> int:
@@ -78,10 +94,33 @@ def main() -> int:
         with Server(model, args.max_batch, args.delay_ms,
                     extra=("--request-timeout", str(args.request_timeout), "--log-level", "error")) as server:
             warm_up(server.url, shapes, args.max_batch, args.max_batch)
+            warm_up_storm(server.url, shapes, Limits())
             tally = asyncio.run(run_chaos(server.url, server.process.pid, expected, args.clients,
-                                          args.seconds, args.request_timeout, args.seed))
+                                          args.seconds, args.request_timeout, args.seed, storm=True))
     print_report(tally, args)
     return 0 if tally.passed() else 1
+
+
+def warm_up_storm(url: str, shapes: dict[int, list[str]], limits) -> None:
+    """Compile the programs the storm reaches: each option beam and sampling filter for one
+    sentence, and the largest beam for a full request, at every source length."""
+    import httpx
+
+    started = time.perf_counter()
+    with httpx.Client(timeout=600) as client:
+        for examples in shapes.values():
+            bodies = [{"beam_size": beam, "length_penalty": 0.5} for beam in option_beams(limits)]
+            bodies += [{"sample": True, **filters} for filters in ({}, {"top_k": 5}, {"top_p": 0.9},
+                                                                   {"top_k": 5, "top_p": 0.9})]
+            for body in bodies:
+                client.post(f"{url}/v1/translate", json={"text": examples, **body}).raise_for_status()
+            client.post(f"{url}/v1/translate", json={"text": examples * limits.max_sentences,
+                                                     "beam_size": limits.max_beam_size}).raise_for_status()
+    print(f"  warm-up of the storm's programs: {time.perf_counter() - started:.0f} s", file=sys.stderr)
+
+
+def option_beams(limits) -> list[int]:
+    return sorted({min(beam, limits.max_beam_size) for beam in OPTION_BEAMS})
 
 
 def expected_translations(translator, sentences: list[str], batch_size: int = 64) -> dict[str, str]:
@@ -105,6 +144,7 @@ class Tally:
     rss_mb: list = field(default_factory=list)                             # (seconds, MB) samples
     late_stalls: int = 0
     request_timeout: float = 10.0
+    server_stats: dict = field(default_factory=dict)                       # /v1/health's batcher, at the end
 
     def record(self, kind: str, status, body: bytes, seconds: float) -> None:
         self.statuses[kind][status] += 1
@@ -112,9 +152,13 @@ class Tally:
         if status not in EXPECTED[kind]:
             self.unexpected.append((kind, status, body[:200]))
 
+    def count(self, wanted) -> int:
+        """Responses whose status `wanted(status)` accepts."""
+        return sum(n for counts in self.statuses.values() for s, n in counts.items() if isinstance(s, int) and wanted(s))
+
     def server_errors(self) -> int:
-        return sum(n for counts in self.statuses.values() for s, n in counts.items()
-                   if isinstance(s, int) and s >= 500)
+        """5xx responses other than 503, the full queue's refusal (backpressure, not a failure)."""
+        return self.count(lambda s: s >= 500 and s != 503)
 
     def answered_during_stalls(self) -> int:
         return sum(any(start <= t <= end for start, end in self.stalls) for t in self.answered_at)
@@ -128,13 +172,14 @@ class Tally:
 
 
 async def run_chaos(url: str, pid: int, expected: dict[str, str], clients: int, seconds: float,
-                    request_timeout: float, seed: int = 0) -> Tally:
-    """`clients` clients against the server at `url` for `seconds`; the server's memory from `pid`."""
-    from keras_seq2seq.serving.limits import Limits
+                    request_timeout: float, seed: int = 0, storm: bool = False, limits=None) -> Tally:
+    """`clients` clients against the server at `url` for `seconds`; the server's memory from `pid`.
 
+    With `storm`, clients 1-4 take the STORM_ROLES (`limits`: the server's, for the size of an
+    overload request)."""
     host, port = url.removeprefix("http://").split(":")
     tally = Tally(request_timeout=request_timeout)
-    requests = Requests(sorted(expected), Limits())
+    requests = Requests(sorted(expected), limits or Limits())
     began = time.monotonic()
     deadline = began + seconds
     reuse_seconds = min(REUSE_SECONDS, request_timeout / 2)
@@ -147,17 +192,23 @@ async def run_chaos(url: str, pid: int, expected: dict[str, str], clients: int, 
 
     async def client(index: int) -> None:
         rng = random.Random(seed * 1000 + index)
+        role = STORM_ROLES.get(index) if storm else None
+        if role == "overload":
+            return await overload(rng)
+        if role == "abandoned":
+            return await abandon(rng)
         slow = index % SLOW_CLIENT_EVERY == 0
-        mix = SLOW_KINDS if slow else FAST_KINDS
+        mix = SLOW_KINDS if slow else {**FAST_KINDS, **(STORM_FAST_KINDS if storm else {})}
         kinds, weights = list(mix), list(mix.values())
         connection, last_used = None, 0.0
         while time.monotonic() < deadline:
-            kind = rng.choices(kinds, weights)[0]
+            kind = "healthy" if role == "healthy" else rng.choices(kinds, weights)[0]
             if kind in STALL_KINDS:
                 await stall(kind, host, int(port), request_timeout, tally)
                 continue
-            if kind in ("single", "list"):
-                texts = requests.valid(kind, rng)
+            if kind in ("single", "list", "healthy", "options"):
+                texts = requests.valid("single" if kind == "healthy" else kind, rng)
+                body = requests.options(rng) if kind == "options" else {"text": texts}
                 if connection is not None and time.monotonic() - last_used > reuse_seconds:
                     connection[1].close()  # as HTTP clients do, rather than race the server's close
                     connection = None
@@ -165,7 +216,7 @@ async def run_chaos(url: str, pid: int, expected: dict[str, str], clients: int, 
                     connection = await asyncio.open_connection(host, int(port))
                 started = time.monotonic()
                 try:
-                    status, headers, body = await send(connection, requests.post({"text": texts}, host))
+                    status, headers, reply = await send(connection, requests.post(body, host))
                 except (OSError, asyncio.IncompleteReadError) as error:  # the server dropped us
                     connection = None
                     tally.record(kind, type(error).__name__, b"", time.monotonic() - started)
@@ -174,7 +225,12 @@ async def run_chaos(url: str, pid: int, expected: dict[str, str], clients: int, 
                 if headers.get("connection") == "close":
                     connection[1].close()
                     connection = None
-                check_answer(kind, status, body, texts, expected, started, tally)
+                if kind == "options":
+                    check_options(status, reply, body, started, tally)
+                else:
+                    check_answer(kind, status, reply, texts, expected, started, tally)
+                if kind == "healthy":
+                    await asyncio.sleep(HEALTHY_PAUSE)
             elif kind == "slow":
                 texts = requests.valid("single", rng)
                 started = time.monotonic()
@@ -189,8 +245,58 @@ async def run_chaos(url: str, pid: int, expected: dict[str, str], clients: int, 
         if connection is not None:
             connection[1].close()
 
+    async def overload(rng: random.Random) -> None:
+        """Maximum-size beam requests back to back; a 503 is expected, and retried soon (not after
+        Retry-After: this client is not polite)."""
+        while time.monotonic() < deadline:
+            started = time.monotonic()
+            status, headers, reply = await exchange(host, int(port), requests.post(requests.largest(rng), host))
+            tally.record("overload", status, reply, time.monotonic() - started)
+            if status == 503:
+                if not headers.get("retry-after", "").isdigit():
+                    tally.unexpected.append(("overload", "503 without Retry-After", reply[:200]))
+                await asyncio.sleep(rng.uniform(0.05, 0.25))
+            elif status == 200 and len(json.loads(reply)["translations"]) != requests.limits.max_sentences:
+                tally.wrong["overload"] += 1
+
+    async def abandon(rng: random.Random) -> None:
+        """Bursts of maximum-size beam requests, each connection closed within 0.02 s of sending."""
+        while time.monotonic() + ABANDON_EVERY < deadline:
+            await asyncio.sleep(ABANDON_EVERY)
+
+            async def hang_up() -> None:
+                try:
+                    reader, writer = await asyncio.open_connection(host, int(port))
+                except OSError as error:
+                    tally.record("abandoned", type(error).__name__, b"", 0.0)
+                    return
+                writer.write(requests.post(requests.largest(rng), host))
+                await writer.drain()
+                await asyncio.sleep(0.01)
+                writer.close()
+                tally.record("abandoned", "sent", b"", 0.01)
+
+            await asyncio.gather(*(hang_up() for _ in range(ABANDON_BURST)))
+
     await asyncio.gather(watch_memory(), *(client(i) for i in range(clients)))
+    status, _, reply = await exchange(host, int(port), b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
+    if status == 200:
+        tally.server_stats = json.loads(reply)["batcher"]
     return tally
+
+
+def check_options(status, reply: bytes, body: dict, started: float, tally: Tally) -> None:
+    """An option-cycling answer: one translation, `n_best` hypotheses, every score finite."""
+    tally.record("options", status, reply, time.monotonic() - started)
+    if status != 200:
+        return
+    answer = json.loads(reply)  # NaN or Infinity would parse, and fail the checks below
+    scores = answer["scores"] + [h["score"] for hyps in answer.get("n_best", []) for h in hyps]
+    n_best = body.get("n_best", 1)
+    if (len(answer["translations"]) != 1 or len(answer.get("n_best", [[None] * n_best])[0]) != n_best
+            or not all(math.isfinite(score) and score <= 0 for score in scores)):
+        tally.wrong["options"] += 1
+        tally.first_wrong = tally.first_wrong or f"{body!r}: {reply[:200]!r}"
 
 
 def check_answer(kind: str, status, body: bytes, texts: list[str], expected: dict[str, str],
@@ -214,7 +320,31 @@ class Requests:
         self.limits = limits
 
     def valid(self, kind: str, rng: random.Random) -> list[str]:
-        return rng.sample(self.sentences, 1 if kind == "single" else min(len(self.sentences), rng.randint(2, 8)))
+        return rng.sample(self.sentences, 1 if kind in ("single", "options") else min(len(self.sentences),
+                                                                                     rng.randint(2, 8)))
+
+    def options(self, rng: random.Random) -> dict:
+        """One sentence with search options drawn from everything the server accepts: every
+        request a new value, none a new compiled program."""
+        text = rng.choice(self.sentences)
+        if rng.random() < 0.5:
+            beam = rng.choice(option_beams(self.limits))
+            # (A value drawn afresh, so that two requests seldom share a decode: the warm-up
+            # compiled one sentence a decode for these.)
+            return {"text": text, "beam_size": beam, "n_best": rng.randint(1, beam),
+                    "length_penalty": round(rng.uniform(0, 10), 6)}
+        body = {"text": text, "sample": True, "seed": rng.randrange(2 ** 63),
+                "temperature": rng.choice([1e-30, 1e30, 10 ** rng.uniform(-3, 3)])}
+        if rng.random() < 0.5:
+            body["top_k"] = rng.choice([1, rng.randint(2, 50), 10 ** 30])
+        if rng.random() < 0.5:
+            body["top_p"] = rng.choice([1e-30, round(rng.uniform(0.01, 0.99), 6)])
+        return body
+
+    def largest(self, rng: random.Random) -> dict:
+        """As many sentences as a request may hold, with the largest beam allowed."""
+        return {"text": rng.choices(self.sentences, k=self.limits.max_sentences),
+                "beam_size": self.limits.max_beam_size}
 
     @staticmethod
     def post(body, host: str, path: str = "/v1/translate", extra: bytes = b"") -> bytes:
@@ -347,14 +477,23 @@ def print_report(tally: Tally, args) -> None:
         print(f"{kind:<14} {sum(counts.values()):>8} {tally.wrong[kind]:>6} "
               f"{percentile(latencies, 50) * 1000:>8.1f}  {seen}")
     valid = tally.valid_latencies()
+    healthy = sorted(tally.latencies["healthy"])
     requests = sum(sum(c.values()) for c in tally.statuses.values())
     wrong = sum(tally.wrong.values())
     rss_start, rss_end = tally.rss_mb[0][1], tally.rss_mb[-1][1]
     rss_peak = max(mb for _, mb in tally.rss_mb)
     print(f"\n{requests} requests from {args.clients} clients in {args.seconds:g} s; valid answered "
           f"{len(valid)} (p50 {percentile(valid, 50) * 1000:.1f} ms, p99 {percentile(valid, 99) * 1000:.1f} ms)")
+    if healthy:
+        print(f"the well-behaved client: {len(healthy)} sentences, p50 {percentile(healthy, 50) * 1000:.1f} ms, "
+              f"p99 {percentile(healthy, 99) * 1000:.1f} ms")
+    if tally.server_stats:
+        stats = tally.server_stats
+        print(f"the server's queue: {stats.get('refused', 0)} requests refused (503), {stats.get('dropped', 0)} "
+              f"dropped undecoded (client gone or past --decode-timeout), {stats['decode_calls']} decode calls")
     print(f"wrong answers: {wrong}{'  first: ' + tally.first_wrong if tally.first_wrong else ''}")
-    print(f"5xx responses: {tally.server_errors()}; unexpected statuses: {len(tally.unexpected)}"
+    print(f"5xx responses (503 aside): {tally.server_errors()}; 503: {tally.count(lambda s: s == 503)}; "
+          f"unexpected statuses: {len(tally.unexpected)}"
           + "".join(f"\n  {kind}: {status} {body!r}" for kind, status, body in tally.unexpected[:5]))
     if tally.stalls:
         stalled = sorted(tally.stall_seconds)
@@ -364,10 +503,12 @@ def print_report(tally: Tally, args) -> None:
               f"{tally.answered_during_stalls()}")
     print(f"server RSS: {rss_start:.1f} MB after warm-up, {rss_peak:.1f} MB peak, {rss_end:.1f} MB at the end; "
           f"every {args.seconds / 6:g} s: " + " ".join(f"{mb:.1f}" for mb in rss_every(tally.rss_mb, 6)))
-    last_line("chaos", {"requests": requests, "wrong": wrong, "5xx": tally.server_errors(),
-                        "unexpected": len(tally.unexpected), "rss_start_mb": f"{rss_start:.1f}",
+    last_line("chaos", {"requests": requests, "ok": tally.count(lambda s: s == 200),
+                        "4xx": tally.count(lambda s: 400 <= s < 500), "5xx": tally.server_errors(),
+                        "503": tally.count(lambda s: s == 503), "rss_start_mb": f"{rss_start:.1f}",
                         "rss_end_mb": f"{rss_end:.1f}", "p50_ms": f"{percentile(valid, 50) * 1000:.1f}",
-                        "p99_ms": f"{percentile(valid, 99) * 1000:.1f}"})
+                        "p99_ms": f"{percentile(valid, 99) * 1000:.1f}",
+                        "healthy_p99_ms": f"{percentile(healthy, 99) * 1000:.1f}" if healthy else "nan"})
 
 
 if __name__ == "__main__":

@@ -49,3 +49,26 @@ def test_a_model_saved_before_the_one_way_house_loads_and_decodes_as_it_did(tmp_
     saved = tmp_path / "saved-again"
     translator.save(saved)  # and what it writes loads back the same
     assert Translator.load(saved).translate(expected["inputs"]) == expected["greedy"]
+
+
+def test_every_file_of_a_saved_model_is_on_disk_before_its_name(tmp_path, monkeypatch):
+    """A power cut must not leave a zero-length model.keras or config.json: each file is fsynced
+    before it is renamed into place, and the directory after the rename."""
+    import os
+
+    translator = Translator.create([("one two", "1 2"), ("three", "3")], units=8, embedding_dim=4)
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: (events.append(("fsync", os.path.realpath(f"/proc/self/fd/{fd}"))),
+                                                 real_fsync(fd)))
+    monkeypatch.setattr(os, "replace", lambda src, dst: (events.append(("replace", os.path.realpath(src),
+                                                                        os.path.realpath(dst))),
+                                                         real_replace(src, dst)))
+    out = tmp_path / "model"
+    translator.save(out)
+    renames = [(i, e) for i, e in enumerate(events) if e[0] == "replace"]
+    assert {Path(dst).name for _, (_, _, dst) in renames} >= {"model.keras", "config.json", "source_vocab.json",
+                                                              "target_vocab.json"}
+    for i, (_, src, dst) in renames:
+        assert ("fsync", src) in events[:i], f"{dst} renamed before its bytes were flushed"
+        assert ("fsync", str(out.resolve())) in events[i + 1:], f"the rename to {dst} was not flushed"

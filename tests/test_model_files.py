@@ -262,3 +262,141 @@ def test_a_damaged_or_foreign_shortlist_is_named(model_dir, capfd):
     _fails_cleanly(model_dir, capfd, "shortlist.json", "does not fit this model", "seq2seq shortlist")
     (model_dir / "shortlist.json").write_text('{"format": 1, "freq')
     _fails_cleanly(model_dir, capfd, "shortlist.json", "not a shortlist file")
+
+
+# ------------------------------------------------------------------ files that are not files
+
+
+@pytest.fixture
+def deadline():
+    """Fail instead of hanging: a FIFO read blocks until a writer comes, i.e. forever."""
+    import signal
+
+    def expired(*_):
+        raise TimeoutError("loading blocked on a file (a FIFO read?)")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(60)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize("name", ["config.json", "source_vocab.json", "target_vocab.json", "model.keras",
+                                  "shortlist.json"])
+def test_a_fifo_in_place_of_a_model_file_is_refused_not_waited_on(model_dir, capfd, deadline, name):
+    (model_dir / name).unlink(missing_ok=True)
+    os.mkfifo(model_dir / name)
+    _fails_cleanly(model_dir, capfd, name, "FIFO", "not a regular file")
+
+
+def test_a_directory_in_place_of_a_vocabulary_is_refused(model_dir, capfd):
+    (model_dir / "source_vocab.json").unlink()
+    (model_dir / "source_vocab.json").mkdir()
+    _fails_cleanly(model_dir, capfd, "source_vocab.json", "a directory, not a regular file")
+
+
+@pytest.mark.parametrize("name", ["config.json", "target_vocab.json", "model.keras", "shortlist.json"])
+def test_a_link_out_of_the_model_directory_is_refused(model_dir, tmp_path, capfd, name):
+    outside = tmp_path / "elsewhere" / name
+    outside.parent.mkdir()
+    if (model_dir / name).exists():
+        shutil.move(model_dir / name, outside)
+    else:
+        outside.write_text("{}")
+    (model_dir / name).symlink_to(outside)
+    _fails_cleanly(model_dir, capfd, name, "outside")
+
+
+def test_a_link_inside_the_model_directory_is_followed(model_dir):
+    shutil.move(model_dir / "target_vocab.json", model_dir / "target.real.json")
+    (model_dir / "target_vocab.json").symlink_to("target.real.json")
+    assert len(Translator.load(model_dir).target_vocab) > 4
+
+
+@pytest.fixture(scope="module")
+def subword_model(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("subword-model")
+    pairs = [(f"hola amigo {i}", f"hello friend {i}") for i in range(60)]
+    subwords = {"kind": "sentencepiece"}
+    Translator.create(pairs, units=8, embedding_dim=4, source_tokenizer=subwords, target_tokenizer=subwords,
+                      joint_vocab=True, vocab_size=60).save(directory)
+    return directory
+
+
+def _set_model_file(directory, name):
+    def edit(config):
+        for side in ("source_tokenizer", "target_tokenizer"):
+            config["settings"]["text"][side]["model_file"] = name
+    _edit_config(directory, edit)
+
+
+def test_a_sentencepiece_model_file_that_is_a_fifo_a_link_out_or_has_a_nul_is_refused(
+        subword_model, tmp_path, capfd, deadline):
+    directory = shutil.copytree(subword_model, tmp_path / "model")
+    (model_file,) = {p.name for p in directory.glob("*sentencepiece.model")}
+    assert Translator.load(directory).source_tokenizer.kind == "sentencepiece"
+    _set_model_file(directory, "bad\u0000name.model")
+    _fails_cleanly(directory, capfd, "NUL")
+    _set_model_file(directory, model_file)
+    outside = tmp_path / "outside.model"
+    shutil.move(directory / model_file, outside)
+    (directory / model_file).symlink_to(outside)
+    _fails_cleanly(directory, capfd, model_file, "outside")
+    (directory / model_file).unlink()
+    os.mkfifo(directory / model_file)
+    _fails_cleanly(directory, capfd, model_file, "FIFO")
+
+
+@pytest.mark.parametrize("text", [
+    '{"format": 1, "frequent": [3, 1000000000000000000000000000000], "candidates": []}',
+    '{"format": 1, "frequent": [3, 1e30], "candidates": []}',
+    '{"format": 1, "frequent": [3, 1], "candidates": [[1e30]]}',
+    '{"format": 1, "frequent": [3, 1], "candidates": [[5], [1, 2]]}',
+    '{"format": 1, "frequent": [3, "1"], "candidates": []}',
+])
+def test_a_shortlist_with_numbers_that_are_not_token_ids_is_named(model_dir, capfd, text):
+    (model_dir / "shortlist.json").write_text(text)
+    _fails_cleanly(model_dir, capfd, "shortlist.json", "seq2seq shortlist")
+
+
+# ------------------------------------------------------------------ zip bombs
+
+
+def _add_member(directory, name, data, compress_type=zipfile.ZIP_DEFLATED):
+    def change(member, content):
+        return data if member == name else content
+    _rewrite_archive(directory, change)
+    if name not in zipfile.ZipFile(directory / artifacts.MODEL_FILE).namelist():
+        with zipfile.ZipFile(directory / artifacts.MODEL_FILE, "a", compression=compress_type) as archive:
+            archive.writestr(name, data)
+
+
+def test_a_config_that_would_inflate_past_the_limit_is_refused_unread(model_dir, capfd, monkeypatch):
+    path = model_dir / artifacts.MODEL_FILE
+    with zipfile.ZipFile(path) as archive:
+        members = [(info.filename, archive.read(info.filename)) for info in archive.infolist()]
+    bomb = b" " * (model_archive.MAX_CONFIG_BYTES + 1)  # valid JSON whitespace, 17 MB; 17 kB packed
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members:
+            archive.writestr(name, data + bomb if name == "config.json" else data)
+    assert path.stat().st_size < 1 << 20
+
+    def read(*args, **kwargs):
+        raise AssertionError("a member was inflated before the sizes were checked")
+
+    monkeypatch.setattr(zipfile.ZipFile, "read", read)
+    monkeypatch.setattr(zipfile.ZipFile, "testzip", read)
+    _fails_cleanly(model_dir, capfd, "model.keras", "config.json", "refused unread")
+
+
+def test_a_member_that_inflates_a_thousandfold_is_refused_unread(model_dir, capfd):
+    _add_member(model_dir, "assets/padding.bin", b"\0" * (4 << 20))
+    _fails_cleanly(model_dir, capfd, "model.keras", "padding.bin", "zip bomb")
+
+
+def test_an_archive_of_many_members_is_refused(model_dir, capfd):
+    with zipfile.ZipFile(model_dir / artifacts.MODEL_FILE, "a") as archive:
+        for i in range(model_archive.MAX_MEMBERS):
+            archive.writestr(f"extra/{i}.txt", "x")
+    _fails_cleanly(model_dir, capfd, "model.keras", "members")

@@ -25,7 +25,7 @@ from keras_seq2seq.architectures import MODEL_CLASSES
 from keras_seq2seq.bundle import ModelBundle
 from keras_seq2seq.config import Settings
 from keras_seq2seq.errors import ConfigError, ModelFileError, Seq2SeqError, VocabularyError
-from keras_seq2seq.files import atomic_write_text
+from keras_seq2seq.files import atomic_write_text, read_file_bytes
 from keras_seq2seq.model_archive import MODEL_FILE, first_line, load_keras_model, save_keras_model
 from keras_seq2seq.search.shortlist import FILE as SHORTLIST_FILE
 from keras_seq2seq.search.shortlist import Shortlist
@@ -40,6 +40,7 @@ SOURCE_VOCAB_FILE = "source_vocab.json"
 TARGET_VOCAB_FILE = "target_vocab.json"
 FORMAT = "keras-seq2seq-model"
 FORMAT_VERSION = 1
+MAX_CONFIG_BYTES = 16 << 20  # a config.json is a few kilobytes; more is not one of ours
 
 
 def write_config(directory: Path, config: dict) -> None:
@@ -53,10 +54,11 @@ def read_config(directory: Path) -> dict:
     if not directory.is_dir():
         raise ModelFileError(f"{directory}: no such model directory")
     path = directory / CONFIG_FILE
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         raise ModelFileError(f"{path}: missing; {directory} is not a finished keras-seq2seq model directory")
+    data = read_file_bytes(path, ModelFileError, "model config", within=directory, limit=MAX_CONFIG_BYTES)
     try:
-        config = json.loads(path.read_text(encoding="utf-8"))
+        config = json.loads(data)
     except (ValueError, RecursionError) as error:  # bad JSON or UTF-8, 5,000-digit numbers, deep nesting
         raise ModelFileError(f"{path}: not valid JSON ({first_line(str(error))})") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
@@ -126,8 +128,8 @@ def load_bundle(directory: str | Path) -> ModelBundle:
     config = read_config(directory)
     try:
         settings = Settings.from_dict(config.get("settings", {}))
-        source_vocab = Vocabulary.load(directory / SOURCE_VOCAB_FILE)
-        target_vocab = Vocabulary.load(directory / TARGET_VOCAB_FILE)
+        source_vocab = Vocabulary.load(directory / SOURCE_VOCAB_FILE, within=directory)
+        target_vocab = Vocabulary.load(directory / TARGET_VOCAB_FILE, within=directory)
         source_tok = tokenizer_from_config(settings.text.source_tokenizer, directory)
         target_tok = tokenizer_from_config(settings.text.target_tokenizer, directory)
     except (ConfigError, VocabularyError) as error:

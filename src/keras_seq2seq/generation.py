@@ -1,7 +1,8 @@
 """Generation: texts in, outputs out, through compiled search programs kept for reuse.
 
-A `Generation` decodes with one `ModelBundle`. For every distinct `SearchOptions` program it
-keeps one compiled `Generator` (compiling takes seconds; decoding a batch, milliseconds), and it
+A `Generation` decodes with one `ModelBundle`. For every distinct `SearchOptions.program()` it
+keeps one compiled `Generator` (compiling takes seconds; decoding a batch, milliseconds; values
+such as the length penalty or the temperature are inputs of a program, not part of it), and it
 feeds the generators length-sorted batches padded to a few lengths and row counts, so that each
 program compiles for a handful of shapes only. Translation, dev scoring during training, the
 server and alignments all decode through here.
@@ -69,6 +70,7 @@ class Generation:
         if isinstance(texts, str):
             raise TypeError("decoding takes a list of strings; wrap a single string in a list")
         generator = self.generator(options)
+        options = self.effective(options)
         batch_size = self._batch_size(batch_size)
         step = self.bundle.settings.train.length_step
         encoded = [self.bundle.encode_source(text) for text in texts]
@@ -77,7 +79,7 @@ class Generation:
             rows = order[start : start + batch_size]
             length = padded_length(max([len(encoded[i]) for i in rows] + [1]), step)
             arrays = generator.generate(pad([encoded[i] for i in rows], length, decode_rows(len(rows), batch_size)),
-                                        seed=options.seed + start)
+                                        seed=options.seed + start, options=options)
             for row, i in enumerate(rows):
                 yield i, tuple(a[row] for a in arrays)
 

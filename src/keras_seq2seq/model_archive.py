@@ -2,9 +2,10 @@
 
 Keras' own loader is strict about code (`safe_mode`), but a damaged or altered archive reaches it
 as a traceback of h5py, zip or JSON errors. Here every failure becomes one `ModelFileError` line
-naming the file, and the archive is checked before Keras reads it: whole (every CRC), holding no
-code (Lambda layers, marshalled functions, pickled torch modules) and no classes from outside
-Keras and keras-seq2seq.
+naming the file, and the archive is checked before Keras reads it: a regular file inside the model
+directory; members within the limits below, as the zip directory declares them, before a byte is
+inflated (a zip bomb is refused unread); whole (every CRC); holding no code (Lambda layers,
+marshalled functions, pickled torch modules) and no classes from outside Keras and keras-seq2seq.
 """
 
 from __future__ import annotations
@@ -20,12 +21,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from keras_seq2seq.errors import ModelFileError
-from keras_seq2seq.files import publish, remove_quietly
+from keras_seq2seq.files import check_regular_file, publish, remove_quietly
 
 if TYPE_CHECKING:  # Keras loads on first use: `seq2seq --help` does not wait for it
     import keras
 
 MODEL_FILE = "model.keras"
+# What a `.keras` archive of ours may hold, as its zip directory declares it. Keras writes three
+# members (metadata.json, config.json, model.weights.h5); the configs are a few kilobytes, the
+# weights 12 bytes per parameter with Adam's moments (a 100M-parameter model: 1.2 GB).
+MAX_MEMBERS = 16
+MAX_CONFIG_BYTES = 16 << 20     # config.json and metadata.json, inflated
+MAX_WEIGHTS_BYTES = 16 << 30    # model.weights.h5, inflated
+MAX_RATIO = 200                 # inflated / compressed, for members over a megabyte (weights: ~1)
 
 
 def save_keras_model(model: keras.Model, directory: Path) -> None:
@@ -54,8 +62,9 @@ def load_keras_model(directory: Path) -> keras.Model:
     from keras_seq2seq import architectures  # noqa: F401  registers Seq2Seq, Transformer, the loss and metric
 
     path = Path(directory) / MODEL_FILE
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         raise ModelFileError(f"{path}: missing model file")
+    check_regular_file(path, ModelFileError, "model file", within=directory)  # not a FIFO, not a link out
     if path.stat().st_size == 0:
         raise ModelFileError(f"{path}: empty file (0 bytes); the save did not finish, retrain or restore it")
     _check_archive(path)
@@ -123,6 +132,7 @@ def _check_archive(path: Path) -> None:
             names = set(archive.namelist())
             if not {"config.json", "model.weights.h5"} <= names:
                 raise ModelFileError(f"{path}: not a Keras model archive (no config.json and model.weights.h5 inside)")
+            _check_sizes(path, archive.infolist())
             damaged = archive.testzip()
             if damaged is not None:
                 raise ModelFileError(f"{path}: {damaged} inside the archive is corrupted (checksum mismatch)")
@@ -146,6 +156,22 @@ def _check_archive(path: Path) -> None:
             if isinstance(module, str) and module.split(".")[0] not in ("keras", "keras_seq2seq"):
                 raise ModelFileError(f"{path}: refused: it names {module}.{name}, which is neither part of "
                                      "Keras nor of keras-seq2seq; the file was altered or made elsewhere")
+
+
+def _check_sizes(path: Path, members: list[zipfile.ZipInfo]) -> None:
+    """Every member within the limits, from the sizes the zip directory declares (zipfile never
+    inflates a member past its declared size: more data fails its CRC instead)."""
+    if len(members) > MAX_MEMBERS:
+        raise ModelFileError(f"{path}: {len(members)} members inside; a Keras model archive has a few "
+                             f"(at most {MAX_MEMBERS} are read); refused")
+    for member in members:
+        limit = MAX_WEIGHTS_BYTES if member.filename.endswith(".h5") else MAX_CONFIG_BYTES
+        if member.file_size > limit:
+            raise ModelFileError(f"{path}: {member.filename} inside would inflate to {member.file_size:,} bytes, "
+                                 f"more than the {limit:,} allowed; refused unread")
+        if member.file_size > 1 << 20 and member.file_size > MAX_RATIO * max(1, member.compress_size):
+            raise ModelFileError(f"{path}: {member.filename} inside would inflate {member.compress_size:,} bytes "
+                                 f"to {member.file_size:,} (a zip bomb?); refused unread")
 
 
 def _load_failure(path: Path, error: Exception) -> str:

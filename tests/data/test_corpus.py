@@ -209,6 +209,23 @@ def test_line_endings_split_across_read_chunks(tmp_path, monkeypatch):
     assert texts(read_tsv(path)) == [("ab", "c"), ("d", "e"), ("fg", "hi"), ("j", "k")]
 
 
+def test_a_very_long_line_is_read_in_linear_time(tmp_path, monkeypatch):
+    """Each byte is copied a bounded number of times, however many chunks its line spans (adding
+    every chunk to the line so far copied a 40 MB line's bytes 300 times over on average)."""
+    monkeypatch.setattr(corpus, "_CHUNK", 1024)
+    copied = []
+
+    def counting_join(parts):
+        copied.append(sum(map(len, parts)))
+        return b"".join(parts)
+
+    monkeypatch.setattr(corpus, "_join", counting_join)
+    long = "x" * 1_000_000
+    path = write(tmp_path, "long.tsv", f"a\tb\r\n{long}\tc\r\nd\te")
+    assert texts(read_tsv(path, 0, 1)) == [("a", "b"), (long, "c"), ("d", "e")]
+    assert sum(copied) <= 2 * path.stat().st_size
+
+
 def test_bom_and_invisible_characters_removed_and_fields_stripped(tmp_path):
     path = write(tmp_path, "pairs.tsv", "\ufeffHello.\t Hola. \nBye\u200b now.\t Adiós\ufeff.\n")
     assert texts(read_tsv(path)) == [("Hello.", "Hola."), ("Bye now.", "Adiós.")]

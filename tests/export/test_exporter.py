@@ -157,3 +157,26 @@ def test_export_refuses_its_own_model_directory(dates, tmp_path):
     make_translator(dates["train"]).save(tmp_path / "model")
     with pytest.raises(Seq2SeqError, match="its own directory"):
         export_model(tmp_path / "model", tmp_path / "model")
+
+
+def test_every_exported_file_is_on_disk_before_its_name(dates, tmp_path, monkeypatch):
+    """A power cut must not leave a zero-length graph or vocabulary under a manifest that lists
+    it: each file is fsynced before it is renamed into place, and the directory after the rename."""
+    import os
+    from pathlib import Path
+
+    make_translator(dates["train"]).save(tmp_path / "model")
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: (events.append(("fsync", os.path.realpath(f"/proc/self/fd/{fd}"))),
+                                                 real_fsync(fd)))
+    monkeypatch.setattr(os, "replace", lambda src, dst: (events.append(("replace", os.path.realpath(src),
+                                                                        os.path.realpath(dst))),
+                                                         real_replace(src, dst)))
+    out = tmp_path / "export"
+    manifest = export_model(tmp_path / "model", out)
+    renames = [(i, e) for i, e in enumerate(events) if e[0] == "replace" and Path(e[2]).parent == out.resolve()]
+    assert {Path(dst).name for _, (_, _, dst) in renames} >= {*manifest["files"], "manifest.json"}
+    for i, (_, src, dst) in renames:
+        assert ("fsync", src) in events[:i], f"{dst} renamed before its bytes were flushed"
+        assert ("fsync", str(out.resolve())) in events[i + 1:], f"the rename to {dst} was not flushed"

@@ -113,11 +113,13 @@ def test_stopping_at_n_best_gives_the_full_searchs_best(alpha, n_best):
 def test_settled_only_when_no_live_hypothesis_can_overtake():
     from keras_seq2seq.search.beam import _settled
 
-    def settled(scores, finished, lengths, n_best, alpha=0.0, max_length=10):
-        divisor = ((5.0 + max_length) / 6.0) ** alpha
+    def settled(scores, finished, lengths, n_best, alpha=0.0, max_length=10, per_row=False):
+        if per_row:  # n_best as the compiled program gets it: one whole number per sentence
+            n_best = ops.convert_to_tensor(np.array([[n_best]], "int32"))
         out = _settled(ops.convert_to_tensor(np.array([scores], "float32")),
                        ops.convert_to_tensor(np.array([finished])),
-                       ops.convert_to_tensor(np.array([lengths], "int32")), n_best, alpha, divisor)
+                       ops.convert_to_tensor(np.array([lengths], "int32")), n_best,
+                       ops.convert_to_tensor(np.array([[alpha]], "float32")), max_length)
         return bool(ops.convert_to_numpy(out)[0, 0])
 
     assert settled([-1.0, -2.0, -3.0], [True, False, False], [2, 2, 2], 1)
@@ -128,3 +130,10 @@ def test_settled_only_when_no_live_hypothesis_can_overtake():
     # beats -1.0 / ((5+1)/6) = -1.0, so the sentence is not settled; -3.0 / 2.5 = -1.2 could not.
     assert not settled([-1.0, -1.5], [True, False], [1, 1], 1, alpha=1.0)
     assert settled([-1.0, -3.0], [True, False], [1, 1], 1, alpha=1.0)
+    for n_best, scores, finished, expected in [
+            (1, [-1.0, -2.0, -3.0], [True, False, False], True),
+            (2, [-1.0, -2.0, -3.0], [True, False, True], False),
+            (2, [-1.0, -3.0, -2.0], [True, False, True], True),
+            (3, [-1.0, -3.0, -2.0], [True, False, True], False),  # all three wanted: one is live
+            (3, [-1.0, -3.0, -2.0], [True, True, True], True)]:
+        assert settled(scores, finished, [2, 2, 2], n_best, per_row=True) is expected

@@ -46,8 +46,26 @@ def test_sampling_comes_from_a_dict_or_itself_and_is_hashable():
 def test_the_program_key_ignores_what_does_not_change_the_program():
     base = SearchOptions(beam_size=4, n_best=2, length_penalty=0.6)
     assert base.program() == base.replace(seed=7, replace_unk=True).program()
-    assert base.program() != base.replace(n_best=1).program()
-    assert base.program() != base.replace(length_penalty=0.0).program()
+    # Values are inputs of the compiled program: a new one must not compile a new program.
+    assert base.program() == base.replace(n_best=1).program()
+    assert base.program() == base.replace(length_penalty=0.0).program()
+    assert base.program() == base.replace(length_penalty=10).program()
+    assert base.program() != base.replace(beam_size=5).program()
+    assert base.program() != base.replace(attention=True).program()
+    hot = SearchOptions(sampling={"temperature": 2.0, "top_k": 5, "top_p": 0.9})
+    assert hot.program() == hot.replace(sampling={"temperature": 1e-30, "top_k": 10**9, "top_p": 0.1}).program()
+    # Whether a filter runs at all is part of the program.
+    assert hot.program() != hot.replace(sampling={"temperature": 2.0, "top_p": 0.9}).program()
+    assert hot.program() != hot.replace(sampling={"temperature": 2.0, "top_k": 5}).program()
+    assert hot.program() != SearchOptions().program()
+
+
+def test_a_server_sees_few_programs_whatever_values_it_is_sent():
+    values = [SearchOptions(beam_size=b, n_best=n, length_penalty=a)
+              for b in (2, 5) for n in range(1, b + 1) for a in (0, 0.1, 0.6, 1.0, 3.3, 10)]
+    values += [SearchOptions(sampling={"temperature": t, "top_k": k, "top_p": p})
+               for t in (1e-30, 0.5, 1.0, 7.0, 1e30) for k in (1, 3, 10**12) for p in (0.01, 0.5, 0.99)]
+    assert len({options.program() for options in values}) == 3
 
 
 def test_a_default_shortlist_applies_only_where_the_search_can_use_it():

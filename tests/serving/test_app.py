@@ -132,13 +132,101 @@ def test_health(client, model_dir):
     assert body["batching"] is True and body["max_batch"] == 4
 
 
-def test_the_page_and_the_api_docs_are_served(client):
+def test_the_page_is_served_and_the_api_docs_only_when_asked_for(client, models):
     page = client.get("/")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     assert 'id="source"' in page.text and "/static/app.js" in page.text
     assert client.get("/static/app.js").status_code == 200
-    assert client.get("/docs").status_code == 200
-    assert "/v1/translate" in client.get("/openapi.json").json()["paths"]
+    # Swagger UI and ReDoc load from a CDN: off unless the server is started with --docs.
+    for path in ("/docs", "/redoc", "/openapi.json"):
+        assert client.get(path).status_code == 404
+    assert client.get("/v1/health").json()["docs"] is None
+    with TestClient(create_app(models, LIMITS, max_batch=4, docs=True)) as documented:
+        assert documented.get("/docs").status_code == 200
+        assert "/v1/translate" in documented.get("/openapi.json").json()["paths"]
+        assert documented.get("/v1/health").json()["docs"] == "/docs"
+
+
+def test_models_are_listed_by_name_without_the_servers_paths(client, model_dir):
+    text = client.get("/v1/models").text
+    assert str(model_dir) not in text and str(model_dir.parent) not in text
+    assert all("directory" not in model for model in json.loads(text)["models"])
+
+
+@pytest.mark.parametrize("options", [
+    {"sample": True, "seed": 10**30},
+    {"sample": True, "temperature": 1e-30},
+    {"sample": True, "temperature": 1e30, "top_k": 10**30, "top_p": 1e-30},
+    {"sample": True, "temperature": 5e-324, "top_k": 1, "top_p": 1},
+    {"beam_size": 4, "n_best": 4, "length_penalty": 10},
+    {"beam_size": 2, "length_penalty": 9.99},
+])
+def test_every_accepted_value_works_and_scores_are_finite(client, options):
+    response = post(client, {"text": SENTENCES[:2], **options})
+    assert response.status_code == 200, response.text
+    body = json.loads(response.text, parse_constant=lambda name: pytest.fail(f"{name} in {response.text}"))
+    scores = body["scores"] + [h["score"] for hypotheses in body.get("n_best", []) for h in hypotheses]
+    assert scores and all(-1e6 < score < 0 for score in scores), scores
+
+
+@pytest.mark.parametrize("raw, field", [
+    ('{"text": "x", "sample": true, "seed": -1}', "seed"),
+    ('{"text": "x", "beam_size": 2, "length_penalty": 600}', "length_penalty"),
+    ('{"text": "x", "beam_size": 2, "length_penalty": 1e400}', "length_penalty"),
+    ('{"text": "x", "sample": true, "temperature": 1e400}', "temperature"),
+    ('{"text": "x", "sample": true, "temperature": NaN}', "temperature"),
+    ('{"text": "x", "sample": true, "top_p": NaN}', "top_p"),
+    ('{"text": "a\\ud800b", "attention": true}', "text: holds a lone surrogate"),
+    ('{"text": ["ok", "\\udfff"]}', "text[1]: holds a lone surrogate"),
+])
+def test_values_out_of_range_are_json_422s_naming_the_field(client, raw, field):
+    response = client.post("/v1/translate", content=raw.encode(), headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert response.json()["error"].startswith(field)
+
+
+def test_new_option_values_compile_no_new_program(client, models, model_dir):
+    generation = models[model_dir.name].translator._generation
+    warm = [{"beam_size": 3, "length_penalty": 0.5}, {"sample": True, "temperature": 0.5, "top_p": 0.9}]
+    for options in warm:
+        assert post(client, {"text": SENTENCES[0], **options}).status_code == 200
+    programs, traced = len(generation._generators), generation.traced_programs()
+    for i in range(1, 6):
+        for options in ({"beam_size": 3, "length_penalty": i / 3, "n_best": 1 + i % 3},
+                        {"sample": True, "temperature": 0.2 * i, "top_p": 0.5 + i / 20, "seed": i}):
+            assert post(client, {"text": SENTENCES[0], **options}).status_code == 200
+    assert (len(generation._generators), generation.traced_programs()) == (programs, traced)
+
+
+@pytest.fixture(scope="module")
+def keyed(models):
+    with TestClient(create_app(models, LIMITS, max_batch=4, api_key="correct horse")) as keyed:
+        yield keyed
+
+
+def test_with_an_api_key_the_v1_routes_need_it(keyed):
+    for method, path in (("post", "/v1/translate"), ("get", "/v1/models"), ("get", "/v1/nothing")):
+        for headers in ({}, {"authorization": "Bearer wrong"}, {"authorization": "correct horse"},
+                        {"authorization": "Basic correct horse"}, {"authorization": "Bearer correct horse!"}):
+            response = getattr(keyed, method)(path, headers=headers, **({"json": {"text": "x"}} if method == "post" else {}))
+            assert response.status_code == 401, (path, headers)
+            assert "API key" in response.json()["error"]
+            assert response.headers["www-authenticate"].startswith("Bearer")
+    good = {"authorization": "Bearer correct horse"}
+    assert keyed.post("/v1/translate", json={"text": SENTENCES[0]}, headers=good).status_code == 200
+    assert keyed.get("/v1/models", headers={"authorization": "bearer  correct horse "}).status_code == 200
+
+
+def test_with_an_api_key_the_health_check_and_the_page_stay_public(keyed):
+    health = keyed.get("/v1/health")
+    assert health.status_code == 200 and health.json()["api_key"] is True
+    assert keyed.get("/").status_code == 200 and keyed.get("/static/app.js").status_code == 200
+
+
+def test_an_empty_api_key_in_the_environment_refuses_to_start(model_dir, monkeypatch, capsys):
+    monkeypatch.setenv("SEQ2SEQ_API_KEY", "  ")
+    assert main(["serve", "--model", str(model_dir)]) == 2
+    assert "SEQ2SEQ_API_KEY is set but empty" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("body, status, message", [

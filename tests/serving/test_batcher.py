@@ -1,12 +1,13 @@
 """The dynamic batcher on its own, with a fake decoder: who gets decoded with whom, and when."""
 
+import asyncio
 import concurrent.futures
 import threading
 import time
 
 import pytest
 
-from keras_seq2seq.serving.batcher import BatcherClosed, DynamicBatcher
+from keras_seq2seq.serving.batcher import BatcherBusy, BatcherClosed, CallerGone, DeadlineExceeded, DynamicBatcher
 
 
 class Recorder:
@@ -44,7 +45,8 @@ def test_jobs_queued_while_decoding_are_combined_and_each_gets_its_own_slice():
     assert first.result(5) == ["k:a"]
     assert [f.result(5) for f in later] == [[f"k:{i}x", f"k:{i}y"] for i in range(5)]
     assert [len(items) for _, items in run.calls] == [1, 10]  # 6 requests, 2 decode calls
-    assert batcher.stats.as_dict() == {"requests": 6, "items": 11, "decode_calls": 2, "largest_batch": 10}
+    assert batcher.stats.as_dict() == {"requests": 6, "items": 11, "decode_calls": 2, "largest_batch": 10,
+                                       "refused": 0, "dropped": 0, "queued_work": 0}
     batcher.close()
 
 
@@ -175,4 +177,114 @@ def test_after_a_batch_of_several_requests_an_idle_worker_waits_for_company():
     late = batcher.submit_nowait("k", ["4"])
     assert (early.result(5), late.result(5)) == (["k:3"], ["k:4"])
     assert [items for _, items in run.calls] == [["0"], ["1", "2"], ["3", "4"]]
+    batcher.close()
+
+
+# ------------------------------------------------------------------ backpressure
+
+
+def test_the_queue_is_bounded_in_work_and_a_full_one_says_when_to_retry():
+    run = Recorder(hold=True)
+    batcher = started(run, max_batch=8, max_queued_work=100)
+    batcher.submit_nowait("k", ["running"], work=1)
+    assert run.entered.wait(5)  # decoding: no longer queued
+    small = [batcher.submit_nowait("k", [f"s{i}"], work=8) for i in range(5)]  # 40 queued
+    with pytest.raises(BatcherBusy) as busy:
+        batcher.submit_nowait("k", ["large"], work=20)  # large jobs may fill half the queue only
+    assert busy.value.retry_after >= 1
+    assert batcher.stats.refused == 1 and batcher.stats.queued_work == 40
+    # Small ones fill the rest.
+    small += [batcher.submit_nowait("k", [f"t{i}"], work=8) for i in range(7)]  # 96 queued
+    with pytest.raises(BatcherBusy):
+        batcher.submit_nowait("k", ["one more"], work=8)
+    assert batcher.stats.refused == 2 and batcher.stats.queued_work == 96
+    run.release.set()
+    assert all(f.result(5) for f in small)
+    assert batcher.stats.queued_work == 0
+    batcher.close()
+
+
+def test_a_job_alone_is_taken_whatever_its_size():
+    batcher = started(Recorder(), max_batch=64, max_queued_work=10)
+    assert batcher.submit_nowait("k", ["x"], work=1000).result(5) == ["k:x"]
+    batcher.close()
+
+
+def test_smaller_jobs_go_first():
+    run = Recorder(hold=True)
+    batcher = started(run, max_batch=2, max_delay=0)
+    batcher.submit_nowait("k", ["first"])
+    assert run.entered.wait(5)
+    large = batcher.submit_nowait("k", ["large", "l2"], work=32)
+    small = batcher.submit_nowait("k", ["small"], work=1)
+    run.release.set()
+    large.result(5), small.result(5)
+    assert [items for _, items in run.calls] == [["first"], ["small"], ["large", "l2"]]
+    batcher.close()
+
+
+def test_a_cancelled_job_leaves_the_queue_count_at_once():
+    run = Recorder(hold=True)
+    batcher = started(run, max_batch=64, max_queued_work=50)
+    batcher.submit_nowait("k", ["running"])
+    assert run.entered.wait(5)
+    queued = batcher.submit_nowait("k", ["gone"], work=40)
+    with pytest.raises(BatcherBusy):
+        batcher.submit_nowait("k", ["x"], work=40)  # 80 > 50
+    assert queued.cancel()
+    assert batcher.stats.queued_work == 0 and batcher.stats.dropped == 1
+    taken = batcher.submit_nowait("k", ["x"], work=40)  # there is room again
+    run.release.set()
+    assert taken.result(5) == ["k:x"]
+    assert ["gone"] not in [items for _, items in run.calls]
+    batcher.close()
+
+
+def test_a_job_that_does_not_start_in_time_is_dropped_undecoded():
+    run = Recorder(hold=True)
+    batcher = started(run, max_batch=64, combine=False)
+    batcher.submit_nowait("k", ["running"])
+    assert run.entered.wait(5)
+
+    async def late():
+        return await batcher.submit("k", ["late"], timeout=0.1)
+
+    begun = time.monotonic()
+    with pytest.raises(DeadlineExceeded):
+        asyncio.run(late())
+    assert time.monotonic() - begun < 2
+    run.release.set()
+    assert batcher.submit_nowait("k", ["next"]).result(5) == ["k:next"]
+    assert [items for _, items in run.calls] == [["running"], ["next"]]
+    assert batcher.stats.dropped == 1
+    batcher.close()
+
+
+def test_a_job_whose_caller_went_away_is_dropped_undecoded():
+    run = Recorder(hold=True)
+    batcher = started(run, max_batch=64, combine=False)
+    batcher.submit_nowait("k", ["running"])
+    assert run.entered.wait(5)
+
+    async def abandoned():
+        return await batcher.submit("k", ["abandoned"], gone=asyncio.sleep(0.1))
+
+    with pytest.raises(CallerGone):
+        asyncio.run(abandoned())
+    assert batcher.stats.dropped == 1 and batcher.stats.queued_work == 0
+    run.release.set()
+    assert batcher.submit_nowait("k", ["next"]).result(5) == ["k:next"]
+    assert [items for _, items in run.calls] == [["running"], ["next"]]
+    batcher.close()
+
+
+def test_a_job_already_decoding_when_its_deadline_passes_is_answered():
+    run = Recorder(hold=True)
+    batcher = started(run, max_batch=64, combine=False)
+
+    async def slow():
+        return await batcher.submit("k", ["slow"], timeout=0.1)
+
+    threading.Timer(0.5, run.release.set).start()  # decoding takes longer than the deadline
+    assert asyncio.run(slow()) == ["k:slow"]
     batcher.close()

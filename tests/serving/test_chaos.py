@@ -74,6 +74,54 @@ def test_hostile_clients_get_right_answers_no_5xx_and_stalls_are_cut_off(served)
     assert tally.passed()
 
 
+STORM_LIMITS = Limits(request_timeout=REQUEST_TIMEOUT, max_sentences=8, max_beam_size=4)
+
+
+@pytest.fixture(scope="module")
+def stormed(model_dir):
+    """A server with small limits and a small queue, every program the storm reaches compiled."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    models = load_models([f"dates={model_dir}"])
+    sentences = serve_chaos.load_sentences(model_dir, None, None)[:40]
+    expected = serve_chaos.expected_translations(models["dates"].translator, sentences, batch_size=8)
+    # Lists of up to 8 sentences are small requests (no more than max_batch); an overload one
+    # (8 sentences x 4 beams = 32) is large, and finds room only in an empty queue (half of 64).
+    app = create_app(models, STORM_LIMITS, max_batch=8, max_queued_work=64)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error",
+                                           http=head_deadline_protocol(REQUEST_TIMEOUT)))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    url = f"http://127.0.0.1:{port}"
+    serve_chaos.warm_up(url, {0: sentences[:1]}, 8, max_batch=8)
+    serve_chaos.warm_up_storm(url, {0: sentences[:1]}, STORM_LIMITS)
+    yield url, expected, models["dates"].translator
+    server.should_exit = True
+    thread.join(30)
+
+
+def test_a_storm_of_option_cycling_overload_and_hang_ups_gets_no_5xx_and_compiles_nothing(stormed, monkeypatch):
+    url, expected, translator = stormed
+    monkeypatch.setattr(serve_chaos, "ABANDON_EVERY", 1.0)
+    programs = len(translator._generation._generators)  # one per SearchOptions.program()
+    tally = asyncio.run(serve_chaos.run_chaos(url, os.getpid(), expected, clients=9, seconds=6,
+                                              request_timeout=REQUEST_TIMEOUT, seed=2, storm=True,
+                                              limits=STORM_LIMITS))
+    assert sum(tally.wrong.values()) == 0, tally.first_wrong
+    assert tally.server_errors() == 0 and tally.unexpected == []
+    assert tally.statuses["options"][200] > 5  # new values every time ...
+    assert len(translator._generation._generators) == programs  # ... and not one new program
+    assert tally.statuses["healthy"][200] > 5 and set(tally.statuses["healthy"]) == {200}
+    assert tally.statuses["overload"][503] > 0  # backpressure, with Retry-After (checked by the client)
+    assert tally.statuses["abandoned"]["sent"] > 0
+    assert tally.server_stats["refused"] + tally.server_stats["dropped"] > 0
+    assert tally.passed()
+
+
 def test_every_kind_of_stalled_client_is_cut_off_after_the_deadline(served):
     url, _ = served
     host, port = url.removeprefix("http://").split(":")

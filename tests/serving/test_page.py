@@ -30,11 +30,15 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def server(model_dir):
     """`seq2seq serve` as a user starts it; yields (base URL, process)."""
+    yield from _serve(model_dir)
+
+
+def _serve(model_dir, **environment):
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "keras_seq2seq.cli", "serve", "--model", str(model_dir),
          "--port", str(port), "--log-level", "warning"],
-        env={**os.environ, "KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "jax")},
+        env={**os.environ, "KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "jax"), **environment},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
@@ -84,6 +88,50 @@ def test_the_page_translates_what_is_typed_and_draws_the_attention_map(server):
     assert rows == len(expected["attention"][0]["target_tokens"])
     assert columns == len(sentence)
     assert status.startswith("1 sentence in")
+
+
+API_KEY = "page-test-key"
+
+
+@pytest.fixture(scope="module")
+def keyed_server(model_dir):
+    """The server with SEQ2SEQ_API_KEY in its environment."""
+    yield from _serve(model_dir, SEQ2SEQ_API_KEY=API_KEY)
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="no Chromium at /usr/bin/chromium (apt-get install chromium)")
+def test_the_page_asks_once_for_the_api_key_and_keeps_it_for_the_tab(keyed_server):
+    from playwright.sync_api import sync_playwright
+
+    url, _ = keyed_server
+    asked = []
+
+    def answer(dialog):
+        asked.append(dialog.message)
+        dialog.accept(API_KEY)
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.on("dialog", answer)
+            page.goto(url)
+            page.wait_for_selector("#model option", state="attached")  # the key opened /v1/models
+            page.fill("#source", "March 3, 2021")
+            page.fill("#beam", "1")
+            page.click("#translate")
+            page.wait_for_selector(".result .translation", timeout=120_000)
+            for _ in range(2):  # later calls send the kept key: no more questions
+                page.click("#translate")
+                page.wait_for_function("document.querySelector('#status').textContent.startsWith('1 sentence')")
+            stored = page.evaluate("sessionStorage.getItem('seq2seq-api-key')")
+            docs_hidden = page.locator("#docs-link").is_hidden()
+        finally:
+            browser.close()
+    assert len(asked) == 1 and "API key" in asked[0]
+    assert stored == API_KEY
+    assert docs_hidden  # the API docs are off unless the server is started with --docs
+    assert httpx.post(f"{url}/v1/translate", json={"text": "x"}, timeout=60).status_code == 401
 
 
 def test_sigterm_answers_the_requests_in_flight_then_exits(server):

@@ -10,8 +10,7 @@ Both write train.tsv, dev.tsv, test.tsv and held-out.tsv the way ../shared/data 
 
 from __future__ import annotations
 
-
-from keras_seq2seq.commands.options import HelpFormatter, whole_number
+from keras_seq2seq.commands.options import HelpFormatter, positive_int, whole_number
 from keras_seq2seq.data.splits import DEV_SIZE, HELD_OUT_SIZE, SEED, TEST_SIZE
 
 
@@ -30,6 +29,14 @@ def register(commands, command) -> None:
                           help="where to fetch from: a base URL (PAIR.zip is appended) or a .zip URL; "
                                "default https://www.manythings.org/anki/")
     download.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the server")
+    download.add_argument("--max-mb", type=positive_int, default=200, metavar="MB",
+                          help="refuse an archive larger than this")
+    download.add_argument("--sha256", metavar="HEX",
+                          help="the archive's expected SHA-256 digest; a different file is refused (without it "
+                               "the digest is printed, to compare and to pin next time)")
+    download.add_argument("--allow-http", action="store_true",
+                          help="also fetch plain http:// URLs (and follow redirects to them); only https "
+                               "otherwise")
     _add_split_options(download)
 
     split = actions.add_parser(
@@ -64,10 +71,15 @@ def run_download(args) -> int:
     print(f"downloading {url}")
     bar = ProgressBar(args.pair)
     try:
-        pair_file = download_pair(args.pair, args.to, args.url, bar, args.timeout)
+        done = download_pair(args.pair, args.to, args.url, bar, args.timeout, max_bytes=args.max_mb << 20,
+                             allow_http=args.allow_http, sha256=args.sha256)
     finally:
         if bar.last[0]:
             bar.close()
+    pair_file = done.pair_file
+    checked = ("matches --sha256" if args.sha256 else
+               "no digest is published for it: compare with a copy you trust; pin it with --sha256")
+    print(f"sha256 {done.fetched.sha256}  {done.archive} ({checked})")
     print(f"unpacked {pair_file}")
     _split(pair_file, args)
     about = pair_file.parent / "_about.txt"

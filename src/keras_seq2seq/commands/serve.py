@@ -5,15 +5,22 @@
     curl -s localhost:8000/v1/translate -H 'content-type: application/json' -d '{"text": "May 4, 1999"}'
 
 Sentences from concurrent requests are decoded together (see `serving/batcher.py`);
-`--no-batching` turns that off. Ctrl-C or SIGTERM stops taking connections, answers the
-requests in flight, then exits.
+`--no-batching` turns that off. The decoding queue is bounded (`--max-queued-work`; 503 with
+Retry-After past it) and a request waits at most `--decode-timeout` seconds in it. With
+`SEQ2SEQ_API_KEY` in the environment (not on the command line, where `ps` shows it), the `/v1/`
+routes need `Authorization: Bearer <key>`. Ctrl-C or SIGTERM stops taking connections, answers
+the requests in flight, then exits.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 from keras_seq2seq.commands.options import number, positive_int, whole_number
+from keras_seq2seq.errors import ConfigError
+
+API_KEY_VARIABLE = "SEQ2SEQ_API_KEY"
 
 
 def register(commands, command) -> None:
@@ -31,6 +38,10 @@ def register(commands, command) -> None:
                             "is whatever queued up while the previous one decoded")
     group.add_argument("--no-batching", action="store_true",
                        help="decode every request on its own, one after another (for comparison)")
+    group.add_argument("--max-queued-work", type=positive_int, metavar="N",
+                       help="most work waiting to be decoded, in sentences x beam size (default: 2048, "
+                            "serving.app.MAX_QUEUED_WORK); a request that finds the queue full gets 503 "
+                            "with Retry-After (small requests go first)")
     serve.add_argument("--shortlist", type=whole_number(0), default=0, metavar="SIZE",
                        help="greedy and beam requests score only SIZE likely target words per batch "
                             "(every model needs its shortlist.json; see `seq2seq shortlist`)")
@@ -42,6 +53,12 @@ def register(commands, command) -> None:
     group.add_argument("--request-timeout", type=number(positive=True), default=10.0, metavar="SECONDS",
                        help="a client has this long to send a request's head, then as long for its "
                             "body (408); a connection that stalls is closed, not kept")
+    group.add_argument("--decode-timeout", type=number(positive=True), default=30.0, metavar="SECONDS",
+                       help="a request not decoding this long after it arrived is dropped with 503 and "
+                            "Retry-After (requests whose client disconnects are dropped at once)")
+    serve.add_argument("--docs", action="store_true",
+                       help="serve the OpenAPI docs at /docs and /redoc (their pages load Swagger UI "
+                            "and ReDoc from a CDN, so they are off by default)")
     serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"),
                        help="uvicorn's log level (info logs each request)")
 
@@ -53,21 +70,43 @@ def run_serve(args) -> int:
     import uvicorn
 
     from keras_seq2seq.serving import Limits, create_app, load_models
+    from keras_seq2seq.serving.app import MAX_QUEUED_WORK
     from keras_seq2seq.serving.deadlines import head_deadline_protocol
 
     limits = Limits(max_body_bytes=args.max_body_bytes, max_sentences=args.max_sentences,
                     max_chars=args.max_chars, max_beam_size=args.max_beam_size,
-                    request_timeout=args.request_timeout)
+                    request_timeout=args.request_timeout, decode_timeout=args.decode_timeout)
+    api_key = api_key_from_environment()
     models = load_models(args.model, shortlist=args.shortlist)
     app = create_app(models, limits, max_batch=args.max_batch, max_delay=args.max_batch_delay_ms / 1000,
-                     batching=not args.no_batching)
+                     batching=not args.no_batching, max_queued_work=args.max_queued_work or MAX_QUEUED_WORK,
+                     api_key=api_key, docs=args.docs)
     for model in models.values():
         print(f"model {model.name!r}: {model.directory}", file=sys.stderr)
     batching = (f"batches of up to {args.max_batch} sentences, {args.max_batch_delay_ms:g} ms wait"
                 if app.state.batcher.batching else "no batching")
-    print(f"serving on http://{args.host}:{args.port}/ (API docs at /docs; {batching})", file=sys.stderr)
+    docs = "API docs at /docs; " if args.docs else ""
+    print(f"serving on http://{args.host}:{args.port}/ ({docs}{batching})", file=sys.stderr)
+    if api_key is not None:
+        print(f"the /v1/ routes need the API key in {API_KEY_VARIABLE} (Authorization: Bearer <key>)",
+              file=sys.stderr)
+    elif args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: {args.host} is reachable from other machines and {API_KEY_VARIABLE} is not set: "
+              f"anyone who can reach the port can use the server", file=sys.stderr)
     # Idle keep-alive connections close after 5 s (uvicorn's own timer); stalled requests after
     # --request-timeout (serving/deadlines.py).
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, timeout_keep_alive=5,
                 http=head_deadline_protocol(args.request_timeout))
     return 0
+
+
+def api_key_from_environment() -> str | None:
+    """The key in `SEQ2SEQ_API_KEY`, or None when it is not set; set but blank is an error (a
+    server the user meant to close must not open by mistake)."""
+    key = os.environ.get(API_KEY_VARIABLE)
+    if key is None:
+        return None
+    if not key.strip():
+        raise ConfigError(f"{API_KEY_VARIABLE} is set but empty; give it a key, or unset it to serve "
+                          f"without one")
+    return key.strip()

@@ -113,13 +113,7 @@ class _Reading:
         except OSError as error:
             raise CorpusError(f"cannot open: {error.strerror}", path=self.path) from None
         with file:
-            pending = b""
-            while chunk := file.read(_CHUNK):
-                lines = (pending + chunk).splitlines(keepends=True)
-                pending = lines.pop()  # may be incomplete, or a "\r" whose "\n" is in the next chunk
-                yield from lines
-            if pending:
-                yield pending
+            yield from cut_lines(iter(lambda: file.read(_CHUNK), b""))
 
     def bad(self, message: str, line: int | None, path: str | None = None) -> None:
         """Raise for a bad line, or count it (keeping the first few messages) when skipping."""
@@ -156,6 +150,30 @@ class _Reading:
             why = ("the file is empty" if self.line_count == 0 else "only blank lines" if not self.skipped
                    else f"{_plural(self.skipped, 'bad line')} skipped and no good ones")
             raise CorpusError(f"no sentence pairs found ({why})", path=self.path)
+
+
+def cut_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """Physical lines (ending in \\n, \\r\\n or \\r, kept) cut from consecutive `chunks` of a file.
+
+    The unfinished line so far is kept in pieces and joined once, when a chunk ends it: one very
+    long line costs time linear in its length. (Adding each chunk to it instead copies all that
+    came before at every chunk: a 40 MB line took 8.9 s, 40 times a 5 MB one.)
+    """
+    pending: list[bytes] = []
+    for chunk in chunks:
+        if b"\n" not in chunk and b"\r" not in chunk:
+            pending.append(chunk)
+            continue
+        lines = _join([*pending, chunk]).splitlines(keepends=True)
+        # The last may be incomplete, or a "\r" whose "\n" is in the next chunk.
+        pending = [lines.pop()]
+        yield from lines
+    rest = _join(pending)
+    if rest:
+        yield rest
+
+
+_join = b"".join  # (a name of its own, so that a test can count the bytes it copies)
 
 
 def read_tsv(path: _PathLike, source_column: int = 0, target_column: int = 1, separator: str = "\t",

@@ -3,16 +3,23 @@
 This is the only code in the package that touches the network, and only when a user asks for it
 (`seq2seq data download spa-eng --to DIR`). The archive `spa-eng.zip` holds `spa.txt`
 (`english<TAB>spanish[<TAB>attribution]`) and `_about.txt` (the terms of use). Everything is
-written to a temporary name and renamed into place, so an interrupted download leaves nothing
-half-written behind. Beside the archive goes `data-source.json` (where it came from, its licence
-and the attribution it asks for), which `seq2seq train` copies into the model card of every model
-trained on these files. The zip is checked before anything is unpacked: a member whose name would
-land outside the target directory (an absolute path, `..`, a drive letter) or a symbolic link
-refuses the whole archive.
+written to a temporary name, flushed to disk and renamed into place, so an interrupted download
+leaves nothing half-written behind. Beside the archive goes `data-source.json` (where it came from,
+its licence and the attribution it asks for), which `seq2seq train` copies into the model card of
+every model trained on these files. The zip is checked before anything is unpacked: a member whose
+name would land outside the target directory (an absolute path, `..`, a drive letter) or a
+symbolic link refuses the whole archive.
+
+What is fetched is checked too: only `https://` URLs (and `file://` paths to a local copy) unless
+`allow_http`, redirects included; at most `max_bytes` (a declared size is refused before the first
+byte, an undeclared one when it passes the cap); and the archive's SHA-256 digest is always
+computed. manythings.org publishes no digests, so the command prints it (to compare with a copy
+you trust, and to pin with `--sha256` next time); given one, a mismatch refuses the file.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -21,19 +28,22 @@ import stat
 import sys
 import tempfile
 import urllib.error
+import urllib.parse
 import urllib.request
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Callable
 
-from keras_seq2seq.files import FILE_MODE, atomic_write_text
 from keras_seq2seq.errors import Seq2SeqError
+from keras_seq2seq.files import atomic_write_text, publish
 
 BASE_URL = "https://www.manythings.org/anki/"  # the public home of the Tatoeba/Anki pair files
 USER_AGENT = "keras-seq2seq (+https://www.manythings.org/anki/ downloader)"  # the site refuses blank agents
 TIMEOUT = 30  # seconds to wait for the server to answer or send more bytes
 CHUNK = 1 << 16  # bytes read at a time
 MAX_UNPACKED = 1 << 30  # refuse archives that would unpack to more than 1 GiB
+MAX_DOWNLOAD = 200 << 20  # bytes fetched at most (manythings' largest archives are tens of MB)
 SOURCE_FILE = "data-source.json"  # what `download_pair` records beside the files
 LICENCE = "CC BY 2.0 FR (https://creativecommons.org/licenses/by/2.0/fr/, https://tatoeba.org/eng/terms_of_use)"
 ATTRIBUTION = "www.manythings.org/anki and tatoeba.org"
@@ -61,34 +71,80 @@ def archive_url(pair: str, url: str | None = None) -> str:
     return base.rstrip("/") + f"/{pair}.zip"
 
 
+@dataclass(frozen=True)
+class Fetched:
+    """A finished download: its size in bytes and its SHA-256 digest (hex)."""
+
+    size: int
+    sha256: str
+
+
+def check_url(url: str, allow_http: bool = False) -> None:
+    """Refuse what would be fetched insecurely: plain http (unless `allow_http`), unknown schemes."""
+    scheme = urllib.parse.urlsplit(url).scheme.lower()
+    if scheme == "http" and not allow_http:
+        raise DownloadError(f"{url}: plain http can be altered on the way; use an https:// URL, or pass "
+                            f"--allow-http (best with --sha256) to fetch it anyway")
+    if scheme not in ("https", "http", "file"):
+        raise DownloadError(f"{url}: only https:// URLs are fetched (or file:// paths to a local copy)")
+
+
+class _SecureRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows a redirect only to https (or http, with `allow_http`): never a downgrade."""
+
+    def __init__(self, allow_http: bool):
+        super().__init__()
+        self.allow_http = allow_http
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        scheme = urllib.parse.urlsplit(newurl).scheme.lower()
+        if scheme != "https" and not (scheme == "http" and self.allow_http):
+            raise DownloadError(f"{req.full_url} redirects to {newurl}, which is not https; refused "
+                                f"(--allow-http follows plain http)")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
 def fetch(url: str, destination: Path, progress: Callable[[int, int | None], None] | None = None,
-          timeout: float = TIMEOUT) -> int:
-    """Download `url` to `destination` atomically; returns the number of bytes.
+          timeout: float = TIMEOUT, max_bytes: int = MAX_DOWNLOAD, allow_http: bool = False,
+          sha256: str | None = None) -> Fetched:
+    """Download `url` to `destination` atomically; returns its size and SHA-256 digest.
 
     `progress(done, total)` is called as bytes arrive (`total` is None when the server does not
-    say). Network failures become a DownloadError naming the URL and the way round it.
+    say). More than `max_bytes`, plain http without `allow_http`, or a digest other than `sha256`
+    (when given) refuse the download, and nothing is left behind. Network failures become a
+    DownloadError naming the URL and the way round it.
     """
+    check_url(url, allow_http)
     destination = Path(destination)
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    opener = urllib.request.build_opener(_SecureRedirects(allow_http))
+    digest = hashlib.sha256()
     fd, tmp = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as out:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
+            with opener.open(request, timeout=timeout) as response:
                 length = response.headers.get("Content-Length")
                 total = int(length) if length and length.isdigit() else None
+                if total is not None and total > max_bytes:
+                    raise DownloadError(f"{url}: {total:,} bytes, more than the {max_bytes:,} allowed "
+                                        f"(--max-mb); refused")
                 done = 0
                 while chunk := response.read(CHUNK):
-                    out.write(chunk)
                     done += len(chunk)
+                    if done > max_bytes:
+                        raise DownloadError(f"{url}: more than the {max_bytes:,} bytes allowed (--max-mb); "
+                                            f"stopped and removed")
+                    out.write(chunk)
+                    digest.update(chunk)
                     if progress:
                         progress(done, total)
-            out.flush()
-            os.fsync(out.fileno())
         if total is not None and done != total:
             raise DownloadError(f"{url}: the download stopped after {done:,} of {total:,} bytes; try again")
-        os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, destination)
-        return done
+        if sha256 is not None and digest.hexdigest() != sha256.strip().lower():
+            raise DownloadError(f"{url}: its SHA-256 is {digest.hexdigest()}, not the {sha256.strip().lower()} "
+                                f"given; not the file you pinned, so it was removed")
+        publish(tmp, destination)  # flushed to disk, renamed, and the rename flushed
+        return Fetched(done, digest.hexdigest())
     except urllib.error.HTTPError as error:
         _remove(tmp)
         raise DownloadError(
@@ -127,8 +183,7 @@ def unpack(archive: Path, out_dir: Path) -> list[Path]:
                 try:
                     with os.fdopen(fd, "wb") as out, bundle.open(member) as source:
                         shutil.copyfileobj(source, out, CHUNK)
-                    os.chmod(tmp, FILE_MODE)
-                    os.replace(tmp, target)
+                    publish(tmp, target)
                 except BaseException:
                     _remove(tmp)
                     raise
@@ -161,10 +216,20 @@ def find_pair_file(files: list[Path], language: str) -> Path:
     return min(matches, key=lambda path: len(path.parts))
 
 
+@dataclass(frozen=True)
+class Downloaded:
+    """What `download_pair` left in the directory."""
+
+    pair_file: Path  # the unpacked <language>.txt
+    archive: Path    # the zip it came in
+    fetched: Fetched
+
+
 def download_pair(pair: str, out_dir: str | os.PathLike, url: str | None = None,
                   progress: Callable[[int, int | None], None] | None = None,
-                  timeout: float = TIMEOUT) -> Path:
-    """Fetch and unpack `pair` (e.g. "spa-eng") into `out_dir`; returns the pair file's path."""
+                  timeout: float = TIMEOUT, max_bytes: int = MAX_DOWNLOAD, allow_http: bool = False,
+                  sha256: str | None = None) -> Downloaded:
+    """Fetch and unpack `pair` (e.g. "spa-eng") into `out_dir` (see `fetch` for the checks)."""
     language = pair_language(pair)
     out_dir = Path(out_dir)
     try:
@@ -172,11 +237,12 @@ def download_pair(pair: str, out_dir: str | os.PathLike, url: str | None = None,
     except OSError as error:
         raise DownloadError(f"{out_dir}: cannot create the directory ({error.strerror})") from None
     archive = out_dir / f"{pair}.zip"
-    fetch(archive_url(pair, url), archive, progress, timeout)
+    check_url(archive_url(pair, url), allow_http)
+    fetched = fetch(archive_url(pair, url), archive, progress, timeout, max_bytes, allow_http, sha256)
     pair_file = find_pair_file(unpack(archive, out_dir), language)
     source = {"pair": pair, "url": archive_url(pair, url), "licence": LICENCE, "attribution": ATTRIBUTION}
     atomic_write_text(out_dir / SOURCE_FILE, json.dumps(source, indent=2) + "\n")
-    return pair_file
+    return Downloaded(pair_file, archive, fetched)
 
 
 def licence_note(directory: str | os.PathLike) -> str | None:

@@ -58,6 +58,7 @@ class CorpusScan:
     longest_target: int   # in target ids, `<eos>` included, over the kept pairs
     fingerprint: str
     report: ReadReport
+    longest_source: int = 0  # in source tokens, over the kept pairs
 
 
 class StreamedCorpus(TrainingData):
@@ -106,7 +107,7 @@ class StreamedCorpus(TrainingData):
         source_counts, target_counts = Counter(), Counter()
         digest = self._digest()
         report = ReadReport()
-        pairs = kept = longest = 0
+        pairs = kept = longest = longest_source = 0
         for pair in self.pairs(report):
             source = source_tokenizer.tokenize(pair.source)
             target = target_tokenizer.tokenize(pair.target)
@@ -117,8 +118,9 @@ class StreamedCorpus(TrainingData):
             if within_limits(len(source), len(target) + 1, train.max_source_len, train.max_target_len):
                 kept += 1
                 longest = max(longest, len(target) + 1)
+                longest_source = max(longest_source, len(source))
         self.last_scan = self._scans[key] = CorpusScan(source_counts, target_counts, pairs, kept, pairs - kept,
-                                                       longest, digest.hexdigest(), report)
+                                                       longest, digest.hexdigest(), report, longest_source)
         return self.last_scan
 
     @property
@@ -167,7 +169,7 @@ class StreamedCorpus(TrainingData):
 
         batches = StreamingBatches(self.pairs, encode_kept, scan.kept, t.batch_size, t.length_step, t.seed,
                                    self.shuffle_buffer)
-        return BatchPlan(batches, scan.kept, scan.dropped, scan.longest_target)
+        return BatchPlan(batches, scan.kept, scan.dropped, scan.longest_target, longest_source=scan.longest_source)
 
 
 class StreamingBatches(keras.utils.PyDataset):

@@ -50,6 +50,7 @@ class BatchPlan:
         longest_target: the longest kept target in ids, `<eos>` included.
         encoded: the kept pairs' `(source ids, target ids)` lists when they are held in memory
             (the vocabulary shortlist is counted from them); None for a stream.
+        longest_source: the longest kept source, in ids.
     """
 
     batches: object
@@ -57,6 +58,7 @@ class BatchPlan:
     dropped: int
     longest_target: int
     encoded: tuple[list[np.ndarray], list[np.ndarray]] | None = None
+    longest_source: int = 0
 
 
 class TrainingData:
@@ -134,6 +136,16 @@ class PairList(TrainingData):
             targets.append(target)
         return sources, targets, dropped
 
+    def within(self, encode: EncodePair, max_source_len: int | None,
+               max_target_len: int | None) -> tuple["PairList", int]:
+        """`(the pairs within the limits, how many were over them)`, by the training length rule."""
+        kept = PairList([])
+        for pair in self.pairs:
+            source, target = encode(pair.source, pair.target)
+            if within_limits(len(source), len(target), max_source_len, max_target_len):
+                kept.pairs.append(pair)
+        return kept, len(self.pairs) - len(kept.pairs)
+
     def plan(self, encode: EncodePair, settings) -> BatchPlan:
         t = settings.train
         sources, targets, dropped = self.encoded(encode, t.max_source_len, t.max_target_len)
@@ -142,7 +154,8 @@ class PairList(TrainingData):
                               f"(max_source_len={t.max_source_len}, max_target_len={t.max_target_len})")
         batches = TrainingBatches(sources, targets, t.batch_size, t.length_step, seed=t.seed,
                                   batch_tokens=t.batch_tokens, row_multiple=t.devices)
-        return BatchPlan(batches, len(sources), dropped, max(len(y) for y in targets), (sources, targets))
+        return BatchPlan(batches, len(sources), dropped, max(len(y) for y in targets), (sources, targets),
+                         longest_source=max(len(x) for x in sources))
 
 
 def training_data(data) -> TrainingData:

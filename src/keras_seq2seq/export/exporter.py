@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from keras_seq2seq.errors import ModelFileError, Seq2SeqError
+from keras_seq2seq.files import publish
 from keras_seq2seq.runtime import manifest as manifest_file
 
 ENCODER_FILE = "encoder.onnx"
@@ -107,10 +108,7 @@ def _write_graph(graph, path: Path, int8: bool) -> None:
                 os.replace(quantized, tmp)
             finally:
                 Path(quantized).unlink(missing_ok=True)
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        publish(tmp, path)  # flushed to disk, renamed, and the rename flushed
     finally:
         Path(tmp).unlink(missing_ok=True)
 
@@ -132,8 +130,7 @@ def _copy_text_files(translator, model_dir: Path, out_dir: Path) -> list[str]:
         os.close(fd)
         try:
             shutil.copyfile(source, tmp)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, out_dir / name)
+            publish(tmp, out_dir / name)
         finally:
             Path(tmp).unlink(missing_ok=True)
     return names

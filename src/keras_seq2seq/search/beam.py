@@ -21,6 +21,10 @@ place at its own length, a live one at its length after this step's token); the 
 prunes by raw sums, as it always has, so that its outputs stay those of the models and figures
 recorded before the Transformer existed.
 With `beam_size = 1` this is exactly greedy search.
+
+The length penalty's alpha and `n_best` may be given per sentence as tensors: they are then
+inputs of the compiled loop rather than constants in it, so one program serves every value a
+server is asked for (`generator.py`).
 """
 
 from __future__ import annotations
@@ -35,35 +39,40 @@ from keras_seq2seq.text.vocabulary import BOS_ID, EOS_ID, PAD_ID
 NEG_INF = -1e9
 
 
-def length_penalty(lengths, alpha: float):
-    """GNMT's `((5 + length) / 6) ** alpha`."""
+def length_penalty(lengths, alpha):
+    """GNMT's `((5 + length) / 6) ** alpha`; `alpha` a number or a tensor that broadcasts."""
     return ops.power((5.0 + ops.cast(lengths, "float32")) / 6.0, alpha)
 
 
-def beam_search(model, source_ids, max_length: int, beam_size: int, alpha: float = 0.0,
-                return_attention: bool = False, no_repeat_ngram: int = 0, n_best: int | None = None,
+def beam_search(model, source_ids, max_length: int, beam_size: int, alpha=0.0,
+                return_attention: bool = False, no_repeat_ngram: int = 0, n_best=None,
                 shortlist=None, min_rows: int = MIN_ROWS, normalised_pruning: bool | None = None):
     """Decode a batch with beam search; with `no_repeat_ngram` n > 0, no hypothesis repeats an n-gram.
     With a `shortlist` of target ids (see `shortlist.py`), only those are scored.
 
+    Args:
+        alpha: the length penalty, a number or a `batch` tensor (one per sentence).
+        n_best: outputs wanted per sentence (1..`beam_size`): a number (None: `beam_size`), or
+            a `batch` tensor, one per sentence. A number returns that many hypotheses; a tensor
+            returns all `beam_size`, ranked, of which each sentence's first `n_best` are exact
+            (the caller keeps those).
+
     Returns `(ids, scores)`: `batch x n_best x max_length` hypotheses (0 after `<eos>`) sorted
-    best first, and their `batch x n_best` length-normalised scores; `n_best` defaults to
-    `beam_size`. With `return_attention`, also each hypothesis's attention weights,
-    `batch x n_best x max_length x src_len`: they travel with their hypothesis when the beam is
-    reordered, like its tokens (zero rows after its `<eos>`). The batch sheds settled sentences
-    down to `min_rows` sentences (`compaction.py`). `normalised_pruning` (with `alpha > 0`) prunes
-    the beam by length-normalised scores; `None` takes the model's own rule, its
-    `prunes_by_normalised_scores` attribute (absent: raw sums).
+    best first, and their `batch x n_best` length-normalised scores. With `return_attention`,
+    also each hypothesis's attention weights, `batch x n_best x max_length x src_len`: they
+    travel with their hypothesis when the beam is reordered, like its tokens (zero rows after
+    its `<eos>`). The batch sheds settled sentences down to `min_rows` sentences (`compaction.py`). `normalised_pruning` prunes the beam by
+    length-normalised scores (with alpha 0 they are the raw sums); `None` takes the model's own
+    rule, its `prunes_by_normalised_scores` attribute (absent: raw sums).
     """
     batch = ops.shape(source_ids)[0]
     k = beam_size
-    n_best = k if n_best is None else n_best  # 1 <= n_best <= k (checked by `Generator`)
-    # The best normalised score a live hypothesis could still reach: its score only falls, and
-    # the length penalty's divisor is largest at the length limit.
-    best_divisor = ((5.0 + max_length) / 6.0) ** alpha  # GNMT's penalty, in Python: a constant
+    n_best = k if n_best is None else n_best
+    fixed_n_best = isinstance(n_best, int)  # else per sentence, 1 <= n_best <= k (checked by `Generator`)
+    alpha = _per_sentence_value(alpha, batch, "float32")  # batch x 1
+    wanted = () if fixed_n_best else (_per_sentence_value(n_best, batch, "int32"),)  # batch x 1
     if normalised_pruning is None:
         normalised_pruning = getattr(model, "prunes_by_normalised_scores", False)
-    normalised_pruning = bool(normalised_pruning and alpha)
     state, source = model.encode(source_ids, max_length=max_length)
     # The shortlist's output weights, gathered once (an extra argument only when there is one).
     words = () if shortlist is None else (model.decoder.shortlist_output(shortlist),)
@@ -82,8 +91,9 @@ def beam_search(model, source_ids, max_length: int, beam_size: int, alpha: float
     output = ops.zeros((batch, k, max_length), dtype="int32")
     lengths = ops.zeros((batch, k), dtype="int32")
 
-    def advance(step, carried, source):
+    def advance(step, carried, constants):
         tokens, state, scores, finished, output, lengths, *attention = carried
+        source, alpha, *wanted = constants  # per sentence: they follow it when the batch sheds
         rows = ops.shape(scores)[0]  # sentences in this phase (the batch sheds finished ones)
         state, source = tree.map_structure(_flat, (state, source))
         logits, state, weights = model.decode_step(ops.reshape(tokens, (-1,)), state, source, *words)
@@ -108,8 +118,10 @@ def beam_search(model, source_ids, max_length: int, beam_size: int, alpha: float
         lengths = ops.take_along_axis(lengths, parent, axis=1) + ops.cast(ops.logical_not(was_finished), "int32")
         output = ops.where(positions == step, ops.expand_dims(chosen, -1), output)
         finished = ops.logical_or(was_finished, chosen == EOS_ID)
-        if n_best < k:  # (for all k, a sentence is settled only when every hypothesis has ended)
-            done = _settled(scores, finished, lengths, n_best, alpha, best_divisor)  # rows x 1
+        # (With all k wanted, a sentence is settled only when every hypothesis has ended.)
+        if wanted or n_best < k:
+            done = _settled(scores, finished, lengths, wanted[0] if wanted else n_best, alpha,
+                            max_length)  # rows x 1
             # A settled sentence's live hypotheses can never rank among its n best: drop them.
             scores = ops.where(ops.logical_and(done, ops.logical_not(finished)), NEG_INF, scores)
             finished = ops.logical_or(finished, done)
@@ -122,14 +134,23 @@ def beam_search(model, source_ids, max_length: int, beam_size: int, alpha: float
         carried += (ops.zeros((batch, k, max_length, ops.shape(source_ids)[1]), "float32"),)
     _, (_, _, scores, _, output, lengths, *attention) = shrinking_while_loop(
         lambda step, carried: step < max_length, advance, ops.convert_to_tensor(0, dtype="int32"),
-        carried, source, finished=lambda carried: ops.all(carried[3], axis=1), min_rows=min_rows)
-    if alpha:
-        scores = scores / length_penalty(lengths, alpha)
-    if alpha or n_best < k:  # rank by the final scores (dropped hypotheses last)
-        scores, order = ops.top_k(scores, k)
-        output = ops.take_along_axis(output, ops.expand_dims(order, -1), axis=1)
-        attention = [ops.take_along_axis(a, ops.reshape(order, (batch, k, 1, 1)), axis=1) for a in attention]
-    return tuple(x[:, :n_best] for x in (output, scores, *attention))
+        carried, (source, alpha, *wanted), finished=lambda carried: ops.all(carried[3], axis=1),
+        min_rows=min_rows)
+    # Rank by the final, length-normalised scores (dropped hypotheses last). Scores are sorted
+    # already when alpha is 0 and every sentence ran to the end; ranking again keeps that order.
+    scores = scores / length_penalty(lengths, alpha)
+    scores, order = ops.top_k(scores, k)
+    output = ops.take_along_axis(output, ops.expand_dims(order, -1), axis=1)
+    attention = [ops.take_along_axis(a, ops.reshape(order, (batch, k, 1, 1)), axis=1) for a in attention]
+    kept = n_best if fixed_n_best else k
+    return tuple(x[:, :kept] for x in (output, scores, *attention))
+
+
+def _per_sentence_value(value, batch, dtype: str):
+    """A number, or `batch` values, as a `batch x 1` tensor."""
+    if isinstance(value, (int, float)):
+        return ops.full((batch, 1), value, dtype)
+    return ops.reshape(ops.cast(value, dtype), (batch, 1))
 
 
 def _per_sentence(x, k: int):
@@ -142,18 +163,25 @@ def _flat(x):
     return ops.reshape(x, (-1, *ops.shape(x)[2:]))
 
 
-def _settled(scores, finished, lengths, n_best: int, alpha: float, best_divisor: float):
+def _settled(scores, finished, lengths, n_best, alpha, max_length: int):
     """`batch x 1` booleans: the sentence's `n_best` best hypotheses are final.
 
     True when at least `n_best` hypotheses have finished and the best live one, even scored at
-    the length limit, ranks no higher than the `n_best`-th finished one.
+    the length limit, ranks no higher than the `n_best`-th finished one. `n_best` is a number,
+    or `batch x 1` whole numbers; `alpha` is `batch x 1`.
     """
-    ranked = scores / length_penalty(lengths, alpha) if alpha else scores
+    ranked = scores / length_penalty(lengths, alpha)
     finished_ranked = ops.where(finished, ranked, 2 * NEG_INF)
-    if n_best == 1:
+    if isinstance(n_best, int) and n_best == 1:
         nth_finished = ops.max(finished_ranked, axis=1, keepdims=True)
-    else:
+    elif isinstance(n_best, int):
         nth_finished = ops.top_k(finished_ranked, n_best)[0][:, n_best - 1 :]
+    else:
+        ranking = ops.top_k(finished_ranked, ops.shape(finished_ranked)[1])[0]
+        nth_finished = ops.take_along_axis(ranking, n_best - 1, axis=1)
+    # The best normalised score a live hypothesis could still reach: its score only falls, and
+    # the length penalty's divisor is largest at the length limit.
+    best_divisor = length_penalty(max_length, alpha)  # batch x 1
     live_bound = ops.max(ops.where(finished, 2 * NEG_INF, scores / best_divisor), axis=1, keepdims=True)
     return ops.logical_and(nth_finished > NEG_INF, live_bound <= nth_finished)
 

@@ -22,6 +22,11 @@ from keras_seq2seq.search.sampling import sample_search
 from keras_seq2seq.shapes import TracedShapes
 
 
+# Temperatures are used within these bounds: below, a draw is the most likely token anyway;
+# above, the distribution is flat (and float32 would overflow).
+TEMPERATURE_RANGE = (1e-6, 1e30)
+
+
 class Generator(TracedShapes, keras.Model):
     """Runs one search, as `options` say, over a `Seq2Seq`; never saved (rebuilt on load).
 
@@ -42,8 +47,11 @@ class Generator(TracedShapes, keras.Model):
 
     With `shed` (the default), a batch sheds its finished sentences as it decodes
     (`compaction.py`): same outputs, fewer rows per step, one more loop to compile per shape.
-    `options.seed` and `options.replace_unk` do not change the program: the seed is given to
-    `generate`, and unknown words are replaced afterwards (`alignment.py`).
+
+    One compiled program serves every options value with the same `options.program()`: the
+    seed, `n_best`, the length penalty, the temperature, `top_k` and `top_p` are inputs of the
+    program (one value per row), given to `generate`; unknown words are replaced afterwards
+    (`alignment.py`). A server sent a new temperature with every request compiles nothing new.
     """
 
     def __init__(self, model, max_length: int, options: SearchOptions = SearchOptions(), shortlist=None,
@@ -67,35 +75,60 @@ class Generator(TracedShapes, keras.Model):
         self.shed = shed
         self.shortlist = shortlist if options.shortlist else None
 
-    def call(self, inputs):
+    def call(self, inputs: dict):
+        """`inputs`: the `source_ids`, and what `runtime_inputs` adds for these options."""
         options = self.options
-        shortlist = None
-        if self.shortlist is not None:
-            inputs, shortlist = inputs
+        source_ids = inputs["source_ids"]
         # Finished sentences leave the batch as it decodes (compaction.py), except under a
         # data-parallel distribution, whose rows must stay split evenly across the devices.
-        rows = ops.shape(inputs[0] if options.sampling is not None else inputs)[0]
+        rows = ops.shape(source_ids)[0]
         min_rows = MIN_ROWS if self.shed and keras.distribution.distribution() is None else rows
         common = dict(return_attention=options.attention, no_repeat_ngram=options.no_repeat_ngram,
                       min_rows=min_rows)
         if options.sampling is not None:
-            source_ids, uniforms = inputs
-            found = sample_search(self.model, source_ids, uniforms, self.max_length, **common,
-                                  **options.sampling.as_dict())
+            # A filter left off (top_k 0, top_p 1) is no input and not computed at all.
+            filters = {name: inputs.get(name, off) for name, off in (("top_k", 0), ("top_p", 1.0))}
+            found = sample_search(self.model, source_ids, inputs["uniforms"], self.max_length, **common,
+                                  temperature=inputs["temperature"], **filters)
         elif options.beam_size == 1:
-            found = greedy_search(self.model, inputs, self.max_length, shortlist=shortlist, **common)
+            found = greedy_search(self.model, source_ids, self.max_length, shortlist=inputs.get("shortlist"),
+                                  **common)
         else:
-            return beam_search(self.model, inputs, self.max_length, options.beam_size, options.length_penalty,
-                               n_best=options.n_best, shortlist=shortlist, **common)
+            return beam_search(self.model, source_ids, self.max_length, options.beam_size,
+                               inputs["length_penalty"], n_best=inputs["n_best"],
+                               shortlist=inputs.get("shortlist"), **common)
         # One hypothesis per sentence: add the hypotheses axis.
         return tuple(ops.expand_dims(x, 1) for x in found)
 
-    def generate(self, source_ids: np.ndarray, seed: int = 0) -> tuple[np.ndarray, ...]:
-        """`(ids, scores)`, or `(ids, scores, attention)` with `options.attention`; numpy arrays."""
-        inputs = source_ids
-        if self.options.sampling is not None:
-            uniforms = np.random.default_rng(seed).random((len(source_ids), self.max_length), np.float32)
-            inputs = (source_ids, uniforms)
-        elif self.shortlist is not None:
-            inputs = (source_ids, self.shortlist.for_batch(source_ids, self.options.shortlist))
-        return tuple(np.asarray(x) for x in self.predict_on_batch(inputs))
+    def runtime_inputs(self, source_ids: np.ndarray, options: SearchOptions, seed: int) -> dict:
+        """The program's inputs for `options`: the sources and each option value, one per row."""
+        rows = len(source_ids)
+        inputs = {"source_ids": source_ids}
+        if options.sampling is not None:
+            sampling = options.sampling
+            inputs["uniforms"] = np.random.default_rng(seed).random((rows, self.max_length), np.float32)
+            inputs["temperature"] = np.full(rows, np.clip(sampling.temperature, *TEMPERATURE_RANGE), np.float32)
+            if sampling.top_k:  # more than the vocabulary is the whole vocabulary
+                inputs["top_k"] = np.full(rows, min(sampling.top_k, self.model.target_vocab_size), np.int32)
+            if sampling.top_p < 1.0:
+                inputs["top_p"] = np.full(rows, sampling.top_p, np.float32)
+        elif options.beam_size > 1:
+            inputs["length_penalty"] = np.full(rows, options.length_penalty, np.float32)
+            inputs["n_best"] = np.full(rows, options.n_best, np.int32)
+        if self.shortlist is not None:
+            inputs["shortlist"] = self.shortlist.for_batch(source_ids, options.shortlist)
+        return inputs
+
+    def generate(self, source_ids: np.ndarray, seed: int = 0,
+                 options: SearchOptions | None = None) -> tuple[np.ndarray, ...]:
+        """`(ids, scores)`, or `(ids, scores, attention)` with `options.attention`; numpy arrays.
+
+        `options` (default: the generator's own) may differ from the generator's in the values
+        that are inputs of the program, not in the program itself.
+        """
+        options = options or self.options
+        if options.program() != self.options.program():
+            raise ValueError(f"these options need another compiled program: {options.program()} "
+                             f"is not {self.options.program()}")
+        arrays = self.predict_on_batch(self.runtime_inputs(source_ids, options, seed))
+        return tuple(np.asarray(x)[:, : options.n_best] for x in arrays)

@@ -153,10 +153,19 @@ class SearchOptions:
         return self.replace(shortlist=size)
 
     def program(self) -> tuple:
-        """What a compiled search program depends on: equal keys can share one program."""
-        sampling = None if self.sampling is None else tuple(sorted(self.sampling.as_dict().items()))
-        return (self.beam_size, self.n_best, self.length_penalty, sampling, self.no_repeat_ngram,
-                self.shortlist, self.attention, self.max_length)
+        """What a compiled search program depends on: equal keys share one program.
+
+        The values of `n_best`, `length_penalty`, `temperature`, `top_k`, `top_p` and `seed` are
+        inputs of the program (`search/generator.py`), so they are not part of the key; only
+        whether top-k or top-p filtering happens at all is. A server therefore compiles one
+        program per beam size (and per sampling filter, attention, ...), whatever values its
+        clients send.
+        """
+        sampling = None
+        if self.sampling is not None:
+            sampling = (self.sampling.top_k > 0, self.sampling.top_p < 1.0)
+        return (self.beam_size, sampling, self.no_repeat_ngram, self.shortlist, self.attention,
+                self.max_length)
 
 
 def _is_whole(value) -> bool:

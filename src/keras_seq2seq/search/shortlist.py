@@ -26,7 +26,7 @@ from typing import Sequence
 
 import numpy as np
 
-from keras_seq2seq.files import atomic_write_text
+from keras_seq2seq.files import atomic_write_text, read_regular_text
 from keras_seq2seq.errors import Seq2SeqError
 from keras_seq2seq.text.vocabulary import EOS_ID, PAD_ID, UNK_ID
 
@@ -108,15 +108,15 @@ class Shortlist:
     def load(cls, directory: Path, source_vocab_size: int, target_vocab_size: int) -> "Shortlist | None":
         """The model's shortlist, or None when it has none; a damaged file is an error."""
         path = Path(directory) / FILE
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():
             return None
+        rebuild = f"rebuild it with `seq2seq shortlist --model {directory} --data TRAIN`"
+        text = read_regular_text(path, Seq2SeqError, "shortlist file", within=directory)
         try:
-            payload = json.loads(path.read_text(encoding="utf-8"))
-            frequent = np.asarray(payload["frequent"], dtype=np.int64)
-            candidates = np.asarray(payload["candidates"], dtype=np.int64)
-        except (ValueError, KeyError, TypeError) as error:
-            raise Seq2SeqError(f"{path}: not a shortlist file ({error}); rebuild it with "
-                               f"`seq2seq shortlist --model {directory} --data TRAIN`") from None
+            payload = json.loads(text)
+            frequent, candidates = _whole_numbers(payload["frequent"]), _whole_numbers(payload["candidates"])
+        except (ValueError, KeyError, TypeError, RecursionError, OverflowError) as error:
+            raise Seq2SeqError(f"{path}: not a shortlist file ({error}); {rebuild}") from None
         if (payload.get("format") != FORMAT or candidates.ndim != 2
                 or candidates.shape[0] != source_vocab_size or frequent.ndim != 1
                 or frequent.size == 0 or (frequent < 0).any() or (frequent >= target_vocab_size).any()
@@ -125,3 +125,13 @@ class Shortlist:
                                f"target vocabulary {target_vocab_size}); rebuild it with "
                                f"`seq2seq shortlist --model {directory} --data TRAIN`")
         return cls(frequent, candidates)
+
+
+def _whole_numbers(values) -> np.ndarray:
+    """`values` as int64 numbers; ValueError for anything else (floats, 10**30, strings, ragged lists)."""
+    array = np.asarray(values)
+    if array.size == 0:
+        return array.astype(np.int64)
+    if array.dtype.kind not in "iu" or (array.dtype.kind == "u" and array.max() > np.iinfo(np.int64).max):
+        raise ValueError(f"expected whole numbers that fit 64 bits, got {array.dtype} values")
+    return array.astype(np.int64)

@@ -5,16 +5,25 @@
                              "n_best": [[{"text", "score"}, ...] per sentence] (when n_best > 1)}
     GET  /v1/models      the loaded models, described (see registry.ServedModel.describe)
     GET  /v1/health      "ok", and the batcher's counts of requests, sentences and decode calls
-    GET  /               the page (static/index.html); OpenAPI docs at /docs
+    GET  /               the page (static/index.html); OpenAPI docs at /docs with `docs=True`
 
 Every error body is `{"error": "<what was wrong>"}` (plus `"details"` for schema errors).
+
+With an `api_key` (`seq2seq serve` takes it from `SEQ2SEQ_API_KEY`), every `/v1/` route except
+`/v1/health` answers 401 unless the request carries `Authorization: Bearer <key>`; the page and
+its files stay public (the page asks for the key). The docs pages (`docs=True`) load Swagger UI
+and ReDoc from a CDN, so they are off by default: the server itself never makes a browser call
+a third party.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import json
+import math
 import time
 from pathlib import Path
 
@@ -24,11 +33,15 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from keras_seq2seq.serving.batcher import BatcherClosed, DynamicBatcher
+from keras_seq2seq.serving.batcher import BatcherBusy, BatcherClosed, CallerGone, DeadlineExceeded, DynamicBatcher
 from keras_seq2seq.serving.limits import Limits, RequestError, TranslateRequest, check_translate, sentences_of
 from keras_seq2seq.serving.registry import ServedModel
 
 STATIC_DIR = Path(__file__).parent / "static"
+# Most work queued for decoding, in sentences x beam size: 32 full greedy batches of 64 sentences;
+# larger requests may fill half of it (one maximum-size beam-16 request is 1,024). Past it a
+# request gets 503 and Retry-After (`seq2seq serve --max-queued-work`).
+MAX_QUEUED_WORK = 2048
 
 
 def make_decoder(models: dict[str, ServedModel], max_batch: int):
@@ -47,14 +60,21 @@ def make_decoder(models: dict[str, ServedModel], max_batch: int):
 
 
 def create_app(models: dict[str, ServedModel], limits: Limits | None = None, max_batch: int = 64,
-               max_delay: float = 0.002, batching: bool = True) -> FastAPI:
-    """A FastAPI app serving `models` (the first is the default); the batcher runs in its lifespan."""
+               max_delay: float = 0.002, batching: bool = True,
+               max_queued_work: int | None = MAX_QUEUED_WORK, api_key: str | None = None,
+               docs: bool = False) -> FastAPI:
+    """A FastAPI app serving `models` (the first is the default); the batcher runs in its lifespan.
+
+    `max_queued_work` bounds the decoding queue, in sentences x beam size (None: no bound);
+    requests past it get 503 with `Retry-After`. With `api_key`, the `/v1/` routes but
+    `/v1/health` need it as a Bearer token. `docs` serves the OpenAPI docs at /docs and /redoc.
+    """
     if not models:
         raise ValueError("a server needs at least one model")
     limits = limits or Limits()
     default_model = next(iter(models))
     batcher = DynamicBatcher(make_decoder(models, max_batch), max_batch=max_batch, max_delay=max_delay,
-                             combine=batching)
+                             combine=batching, max_queued_work=max_queued_work)
     started = time.time()
 
     @contextlib.asynccontextmanager
@@ -65,15 +85,19 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None, max
         await asyncio.to_thread(batcher.close)
 
     app = FastAPI(title="keras-seq2seq", version="1", lifespan=lifespan,
+                  docs_url="/docs" if docs else None, redoc_url="/redoc" if docs else None,
+                  openapi_url="/openapi.json" if docs else None,
                   description="Translate with trained keras-seq2seq models. Sentences from concurrent "
                               "requests are decoded together (dynamic batching).")
     app.state.batcher = batcher
     app.state.limits = limits
     app.add_middleware(BodyLimits, max_bytes=limits.max_body_bytes, seconds=limits.request_timeout)
+    if api_key is not None:  # outermost: a request without the key is refused before its body is read
+        app.add_middleware(ApiKey, key=api_key)
     _add_error_handlers(app, limits)
 
     @app.post("/v1/translate")
-    async def translate(request: TranslateRequest) -> dict:
+    async def translate(request: TranslateRequest, http: Request) -> dict:
         name = request.model or default_model
         if name not in models:
             raise RequestError(404, f"model: no model named {name!r}; this server has "
@@ -89,9 +113,21 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None, max
         if options.sampling is not None:
             key = (name, options, object())  # sampled requests decode alone: their seed repeats them
         try:
-            results = await batcher.submit(key, texts)
+            results = await batcher.submit(key, texts, work=len(texts) * options.beam_size,
+                                           timeout=limits.decode_timeout, gone=_client_gone(http))
         except BatcherClosed:
             raise RequestError(503, "the server is shutting down; retry on another instance") from None
+        except BatcherBusy as busy:
+            raise RequestError(503, "the server is busy: its decoding queue is full; retry after "
+                                    f"{math.ceil(busy.retry_after)} s",
+                               headers={"retry-after": str(math.ceil(busy.retry_after))}) from None
+        except DeadlineExceeded:
+            retry = math.ceil(batcher.drain_seconds())
+            raise RequestError(503, f"the server is busy: the request waited {limits.decode_timeout:g} s "
+                                    f"without being decoded; retry after {retry} s",
+                               headers={"retry-after": str(retry)}) from None
+        except CallerGone:  # nobody is there to read an answer; nothing was decoded for it
+            raise RequestError(499, "the client closed the connection") from None
         if options.attention:
             return _alignment_response(name, results)
         response = {"model": name,
@@ -105,13 +141,15 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None, max
     @app.get("/v1/models")
     async def list_models() -> dict:
         return {"default": default_model, "models": [m.describe() for m in models.values()],
-                "limits": limits.__dict__}
+                "limits": {**limits.__dict__, "max_queued_work": max_queued_work}}
 
     @app.get("/v1/health")
     async def health() -> dict:
+        # Public even with an API key (for load balancers): nothing here names a file or a client.
         return {"status": "ok", "models": list(models), "uptime_seconds": round(time.time() - started, 1),
                 "batching": batcher.batching, "max_batch": max_batch,
-                "max_batch_delay_ms": max_delay * 1000, "batcher": batcher.stats.as_dict()}
+                "max_batch_delay_ms": max_delay * 1000, "batcher": batcher.stats.as_dict(),
+                "api_key": api_key is not None, "docs": "/docs" if docs else None}
 
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:
@@ -119,6 +157,13 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None, max
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+async def _client_gone(request: Request) -> None:
+    """Returns once the client has disconnected (its body was read already, so the next message
+    the server gets for this request is the disconnect)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        await asyncio.sleep(0.1)  # (no other message is expected; do not spin if one comes)
 
 
 def _alignment_response(name: str, alignments: list) -> dict:
@@ -137,7 +182,9 @@ def _error(status: int, message: str, **extra) -> JSONResponse:
 def _add_error_handlers(app: FastAPI, limits: Limits) -> None:
     @app.exception_handler(RequestError)
     async def request_error(request: Request, error: RequestError) -> JSONResponse:
-        return _error(error.status, error.message)
+        response = _error(error.status, error.message)
+        response.headers.update(error.headers)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -158,6 +205,51 @@ def _add_error_handlers(app: FastAPI, limits: Limits) -> None:
         response = _error(error.status_code, str(error.detail))
         response.headers.update(error.headers or {})
         return response
+
+
+def needs_key(path: str) -> bool:
+    """The routes an API key guards: all of `/v1/` except the health check."""
+    return (path == "/v1" or path.startswith("/v1/")) and path != "/v1/health"
+
+
+class ApiKey:
+    """ASGI middleware: the `/v1/` routes (not `/v1/health`) need `Authorization: Bearer <key>`.
+
+    Anything else is answered 401 with a JSON error before the app (or the body) is read. The
+    given and the expected key are compared as SHA-256 digests with `hmac.compare_digest`: the
+    time taken tells nothing of the key, not even its length.
+    """
+
+    def __init__(self, app, key: str):
+        if not key:
+            raise ValueError("an empty API key would let anyone in")
+        self.app = app
+        self.digest = hashlib.sha256(key.encode()).digest()
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and needs_key(scope["path"]):
+            given = dict(scope.get("headers", [])).get(b"authorization")
+            if given is None:
+                return await _send_json(send, 401, "this server needs an API key: send the header "
+                                                   "'Authorization: Bearer <key>'", _CHALLENGE)
+            scheme, _, token = given.strip().partition(b" ")
+            if scheme.lower() != b"bearer" or not hmac.compare_digest(
+                    hashlib.sha256(token.strip()).digest(), self.digest):
+                return await _send_json(send, 401, "wrong API key (send 'Authorization: Bearer <key>')",
+                                        _CHALLENGE)
+        await self.app(scope, receive, send)
+
+
+_CHALLENGE = [(b"www-authenticate", b'Bearer realm="keras-seq2seq"')]
+
+
+async def _send_json(send, status: int, message: str, headers: list | None = None) -> None:
+    """A whole JSON error response, sent from middleware (before FastAPI's handlers exist)."""
+    body = json.dumps({"error": message}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()), *(headers or [])]})
+    await send({"type": "http.response.body", "body": body})
 
 
 class _BodyTooLarge(StarletteHTTPException):
@@ -229,8 +321,5 @@ class BodyLimits:
     async def _refuse(self, send, error: StarletteHTTPException):
         message = (f"the request body is larger than {self.max_bytes} bytes"
                    if error.status_code == 413 else str(error.detail))
-        body = json.dumps({"error": message}).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-        headers += [(k.encode(), v.encode()) for k, v in (error.headers or {}).items()]
-        await send({"type": "http.response.start", "status": error.status_code, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await _send_json(send, error.status_code, message,
+                         [(k.encode(), v.encode()) for k, v in (error.headers or {}).items()])

@@ -4,10 +4,13 @@ Bad input is the client's mistake, so it gets a 4xx with a one-line JSON message
 was wrong and what is allowed, never a 500:
 
     408  the body did not arrive within `request_timeout` seconds of the request head
+    401  a key is required (`SEQ2SEQ_API_KEY`) and the request has not the right one
     413  the body is larger than `max_body_bytes`
     400  the body is not JSON at all
     422  JSON of the wrong shape or type, too many sentences, a sentence too long, an option out of range
     404  a model name the server does not have
+    503  the decoding queue is full, or the request waited `decode_timeout` seconds without being
+         decoded; `Retry-After` says when to try again (this is backpressure, not a failure)
 
 `TranslateRequest` checks types (pydantic, strict: `"5"` is not a beam size); `check_translate`
 then checks the values against the server's `Limits` and returns the `SearchOptions` to decode with
@@ -32,15 +35,17 @@ class Limits:
     max_chars: int = 1000             # characters in one sentence
     max_beam_size: int = 16           # beam_size (n_best is at most beam_size)
     request_timeout: float = 10.0     # seconds to send a request's head, then as long for its body
+    decode_timeout: float = 30.0      # seconds a request may wait in the queue before it is decoded
 
 
 class RequestError(Exception):
     """A request the server will not serve: an HTTP status and a message for the client."""
 
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = headers or {}
 
 
 Number = StrictInt | StrictFloat
@@ -79,10 +84,15 @@ def check_translate(request: TranslateRequest, limits: Limits) -> SearchOptions:
         raise RequestError(422, f"text: {len(texts)} sentences; this server takes at most "
                                 f"{limits.max_sentences} per request")
     for i, text in enumerate(texts):
+        where = "text" if isinstance(request.text, str) else f"text[{i}]"
         if len(text) > limits.max_chars:
-            where = "text" if isinstance(request.text, str) else f"text[{i}]"
             raise RequestError(422, f"{where}: {len(text)} characters; at most {limits.max_chars} "
                                     f"per sentence")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as bad:  # JSON allows "\ud800"; no answer could hold it
+            raise RequestError(422, f"{where}: holds a lone surrogate ({text[bad.start]!r} at character "
+                                    f"{bad.start}), which is not text") from None
     if not 1 <= request.beam_size <= limits.max_beam_size:
         raise RequestError(422, f"beam_size: must be between 1 and {limits.max_beam_size}, "
                                 f"got {request.beam_size}")

@@ -38,8 +38,7 @@ class ServedModel:
         source_lang = data.get("source_lang")
         m = t.settings.model
         return {
-            "name": self.name,
-            "directory": str(self.directory),
+            "name": self.name,  # (not its directory: a client has no business with the server's files)
             "task": data.get("task"),
             "languages": {"source": source_lang, "target": _target_language(source_lang, data)},
             "source_tokenizer": t.settings.text.source_tokenizer,

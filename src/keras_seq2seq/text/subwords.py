@@ -28,7 +28,7 @@ from typing import Sequence
 
 from keras_seq2seq.config import SUBWORD_MODELS
 from keras_seq2seq.errors import ConfigError, ModelFileError
-from keras_seq2seq.files import atomic_write_bytes
+from keras_seq2seq.files import atomic_write_bytes, read_file_bytes
 from keras_seq2seq.text.tokenizers import Tokenizer
 from keras_seq2seq.text.vocabulary import BOS, BOS_ID, EOS, EOS_ID, PAD, PAD_ID, UNK, UNK_ID
 
@@ -145,15 +145,14 @@ class SentencePieceTokenizer(Tokenizer):
         if not isinstance(model_file, str) or not model_file:
             raise ModelFileError(f"{directory}: the SentencePiece model_file setting must be a file name, "
                                  f"got {model_file!r}")
+        if "\0" in model_file:
+            raise ModelFileError(f"{directory}: the SentencePiece model_file setting {model_file!r} holds a "
+                                 f"NUL byte; refused")
         path = Path(directory) / model_file
         if Path(model_file).name != model_file:
             raise ModelFileError(f"{path}: a SentencePiece model file must sit in the model directory")
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise ModelFileError(f"{path}: SentencePiece model file not found") from None
-        except OSError as error:
-            raise ModelFileError(f"{path}: cannot read ({error.strerror})") from None
+        # A regular file inside the directory: not a FIFO (reading would block), not a link out.
+        data = read_file_bytes(path, ModelFileError, "SentencePiece model file", within=directory)
         try:
             return cls(data, model_file, lowercase, normalize, convert)
         except ValueError as error:

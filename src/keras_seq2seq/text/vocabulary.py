@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from keras_seq2seq.errors import VocabularyError
-from keras_seq2seq.files import atomic_write_text, read_text_file
+from keras_seq2seq.files import atomic_write_text, read_regular_text
 
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
 RESERVED = (PAD, UNK, BOS, EOS)
@@ -132,6 +132,7 @@ class Vocabulary:
         atomic_write_text(Path(path), self.to_json())
 
     @classmethod
-    def load(cls, path: str | Path) -> "Vocabulary":
-        text = read_text_file(path, VocabularyError, what="vocabulary file")
+    def load(cls, path: str | Path, within: str | Path | None = None) -> "Vocabulary":
+        """The vocabulary saved at `path`, a regular file (inside the directory `within`)."""
+        text = read_regular_text(Path(path), VocabularyError, what="vocabulary file", within=within)
         return cls.from_json(text, source=str(path))

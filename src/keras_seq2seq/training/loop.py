@@ -14,7 +14,9 @@ over those batches alone, and the following epochs another.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import sys
 import time
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -27,6 +29,7 @@ from keras_seq2seq.bundle import ModelBundle
 from keras_seq2seq.config import Settings
 from keras_seq2seq.data.batching import TrainingBatches
 from keras_seq2seq.data.training_data import PairList, TrainingData, training_data
+from keras_seq2seq.errors import ConfigError
 from keras_seq2seq.generation import Generation
 from keras_seq2seq.models import MaskedAccuracy, MaskedCrossEntropy
 from keras_seq2seq.search.shortlist import Shortlist
@@ -38,6 +41,7 @@ from keras_seq2seq.training.callbacks import (DevSelection, EpochPlan, NanGuard,
 from keras_seq2seq.training.checkpoint import Checkpoint, Checkpointer, check_writable
 from keras_seq2seq.training.distribution import choose_devices, data_parallel
 from keras_seq2seq.training.environment import hardware
+from keras_seq2seq.training.lock import training_lock
 from keras_seq2seq.training.progress import ProgressLines
 from keras_seq2seq.training.schedules import InverseSqrtSchedule
 
@@ -51,19 +55,21 @@ def train(data, dev: Iterable | None, settings: Settings, out_dir: str | Path | 
     `data` is `TrainingData` (e.g. a `StreamedCorpus`) or pairs. When `out_dir` holds an
     unfinished run (a `checkpoint/` left by a killed or diverged run), training continues from it
     with the same data and settings (`resume=None`, or `True`, which fails when there is none);
-    `resume=False` discards it and starts over.
+    `resume=False` discards it and starts over. A second run into the same `out_dir` while this
+    one trains is refused (`training/lock.py`).
     """
     if settings.train.devices > 1:  # an impossible device count fails before anything is built
         choose_devices(settings.train.devices, settings.train.batch_size)
     data = training_data(data)
     dev = None if dev is None else PairList(dev)
-    resume_from = None
-    if out_dir is not None:
-        resume_from = checkpoint.find(Path(out_dir), resume, settings, data, dev)
-    bundle = resume_from.bundle if resume_from else build_bundle(data, settings)
-    bundle.info.update(info or {})
-    fit(bundle, data, dev, out_dir=out_dir, verbose=verbose, log_dir=log_dir, resume_from=resume_from,
-        callbacks=callbacks, max_steps=max_steps)
+    with training_lock(Path(out_dir)) if out_dir is not None else contextlib.nullcontext():
+        resume_from = None
+        if out_dir is not None:
+            resume_from = checkpoint.find(Path(out_dir), resume, settings, data, dev)
+        bundle = resume_from.bundle if resume_from else build_bundle(data, settings)
+        bundle.info.update(info or {})
+        fit(bundle, data, dev, out_dir=out_dir, verbose=verbose, log_dir=log_dir, resume_from=resume_from,
+            callbacks=callbacks, max_steps=max_steps)
     return bundle
 
 
@@ -88,7 +94,8 @@ def fit(bundle: ModelBundle, data, dev: Iterable | None = None, out_dir: str | P
     dev = None if dev is None else PairList(dev)
     out_dir = None if out_dir is None else Path(out_dir)
     log_dir = None if log_dir is None else Path(log_dir)
-    with data_parallel(bundle):  # settings.train.devices > 1: batches split across devices
+    locked = training_lock(out_dir) if out_dir is not None else contextlib.nullcontext()
+    with locked, data_parallel(bundle):  # settings.train.devices > 1: batches split across devices
         record = _fit(bundle, data, dev, out_dir, verbose, log_dir, resume_from, list(callbacks), max_steps)
         bundle.info["training"] = record
         if out_dir is not None:
@@ -111,8 +118,9 @@ def _fit(bundle: ModelBundle, data: TrainingData, dev: PairList | None, out_dir:
     if settings.max_output_len is None:
         # Room for somewhat longer outputs than seen in training, without unbounded loops.
         settings.max_output_len = int(math.ceil(plan.longest_target * 1.5)) + 2
-    dev_batches = None
+    dev_batches, dev_dropped, dev_given = None, 0, dev
     if dev:
+        dev, dev_dropped = dev_within_limits(dev, bundle, plan, verbose)
         dev_sources, dev_targets, _ = dev.encoded(bundle.encode_pair)
         dev_batches = TrainingBatches(dev_sources, dev_targets, t.batch_size, t.length_step, shuffle=False)
 
@@ -146,7 +154,7 @@ def _fit(bundle: ModelBundle, data: TrainingData, dev: PairList | None, out_dir:
     progress = Checkpointer(batches, nan_guard, t.checkpoint_every, history=prior.get("history"),
                             last_saved=dict(resumed_from[-1]) if resumed_from else None)
     if out_dir is not None:
-        fingerprints = {"train": data.fingerprint, "dev": checkpoint.fingerprint(dev)}
+        fingerprints = {"train": data.fingerprint, "dev": checkpoint.fingerprint(dev_given)}
 
         def write(position: dict) -> None:
             trainer = {**position, "epochs": t.epochs, "batches_per_epoch": batches.batches_per_epoch,
@@ -198,6 +206,7 @@ def _fit(bundle: ModelBundle, data: TrainingData, dev: PairList | None, out_dir:
         "train_pairs": plan.kept,
         "dropped_by_length": plan.dropped,
         "dev_pairs": len(dev or []),
+        "dev_dropped_by_length": dev_dropped,
         "epochs": len(progress.history.get("loss", [])),
         "selected_on": monitor,
         "best": selection.best_at,
@@ -214,6 +223,32 @@ def _fit(bundle: ModelBundle, data: TrainingData, dev: PairList | None, out_dir:
         "history": progress.history,
         "resumed_from": resumed_from,
     }
+
+
+# Without length limits, a dev source may be this many times the longest training source.
+DEV_SOURCE_FACTOR = 2
+
+
+def dev_within_limits(dev: PairList, bundle: ModelBundle, plan, verbose: int = 1) -> tuple[PairList, int]:
+    """The dev pairs the training length rule keeps, and how many it left out.
+
+    The limits are training's own (`max_source_len`, `max_target_len`); without them, a dev
+    source may be `DEV_SOURCE_FACTOR` times the longest training source, and a dev target as
+    long as the model can output. So one enormous line in a dev file cannot make every
+    evaluation decode (and pad a whole batch to) a megabyte of tokens.
+    """
+    t = bundle.settings.train
+    max_source = t.max_source_len or DEV_SOURCE_FACTOR * max(1, plan.longest_source)
+    max_target = t.max_target_len or max(1, bundle.settings.max_output_len - 1)  # the output limit less <eos>
+    kept, dropped = dev.within(bundle.encode_pair, max_source, max_target)
+    if not kept:
+        raise ConfigError(f"all {len(dev):,} dev pairs are longer than the limits (sources of at most "
+                          f"{max_source} tokens, targets of at most {max_target}); give a dev set like the "
+                          f"training data, or raise --max-source-len / --max-target-len")
+    if dropped and verbose:
+        print(f"dev: {dropped:,} of {len(dev):,} pairs left out, longer than the limits (sources of at most "
+              f"{max_source} tokens, targets of at most {max_target})", file=sys.stderr)
+    return kept, dropped
 
 
 def compiled_shapes(bundle: ModelBundle, generation: Generation, batches, dev_batches) -> dict:

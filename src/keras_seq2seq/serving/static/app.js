@@ -4,6 +4,24 @@
 
 const $ = (id) => document.getElementById(id);
 let models = {};
+const KEY_STORAGE = "seq2seq-api-key";
+
+// A server started with SEQ2SEQ_API_KEY answers 401 on its /v1/ routes without the key. The page
+// then asks for it once and keeps it in this tab's session storage (gone when the tab closes),
+// sending it as a Bearer token with every later call.
+async function api(path, options = {}) {
+  for (let asked = 0; ; asked++) {
+    const key = sessionStorage.getItem(KEY_STORAGE);
+    const headers = { ...(options.headers || {}) };
+    if (key) headers.authorization = `Bearer ${key}`;
+    const response = await fetch(path, { ...options, headers });
+    if (response.status !== 401 || asked >= 3) return response;
+    const entered = window.prompt(key ? "The server refused that API key. API key:"
+                                      : "This server needs an API key (SEQ2SEQ_API_KEY):");
+    if (!entered || !entered.trim()) return response;
+    sessionStorage.setItem(KEY_STORAGE, entered.trim());
+  }
+}
 
 function element(tag, attributes = {}, ...children) {
   const node = document.createElement(tag);
@@ -18,8 +36,11 @@ function setStatus(text, isError = false) {
 }
 
 async function loadModels() {
-  const response = await fetch("/v1/models");
+  const health = await (await fetch("/v1/health")).json();
+  $("docs-link").hidden = !health.docs;  // the API docs are served only with `seq2seq serve --docs`
+  const response = await api("/v1/models");
   const body = await response.json();
+  if (!response.ok) { setStatus(`Error ${response.status}: ${body.error}`, true); return; }
   for (const model of body.models) {
     models[model.name] = model;
     $("model").append(element("option", { value: model.name, textContent: model.name }));
@@ -89,7 +110,7 @@ async function translate(event) {
   setStatus("Translating…");
   const started = performance.now();
   try {
-    const response = await fetch("/v1/translate", {
+    const response = await api("/v1/translate", {
       method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(request) });
     const body = await response.json();
     if (!response.ok) { setStatus(`Error ${response.status}: ${body.error}`, true); return; }
