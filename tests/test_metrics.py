@@ -27,3 +27,36 @@ def test_score_has_all_four_and_checks_lengths():
     assert set(result) == {"exact_match", "token_accuracy", "bleu", "chrf"}
     with pytest.raises(ValueError, match="2 hypotheses for 1 references"):
         metrics.score(["a", "b"], ["a"], list)
+
+
+def test_distinct_counts_distinct_n_grams_over_all_generated_ones():
+    replies = ["i do n't know .", "i do n't know .", "see you ."]
+    # Unigrams: 5 + 5 + 3 = 13, of which i do n't know . see you = 7 distinct.
+    assert metrics.distinct(replies, 1) == pytest.approx(7 / 13)
+    # Bigrams: 4 + 4 + 2 = 10; distinct: "i do" "do n't" "n't know" "know ." "see you" "you ." = 6.
+    assert metrics.distinct(replies, 2) == pytest.approx(6 / 10)
+    assert metrics.distinct(["a b c"], 2) == 1.0 and metrics.distinct(["a", ""], 2) == 0.0
+
+
+def test_tokens_are_sacrebleu_13a_tokens_whatever_the_spacing():
+    assert metrics.distinct(["Yes.", "Yes ."], 1) == pytest.approx(2 / 4)  # "Yes" "." twice
+    assert metrics.mean_length(["Yes.", "No, thanks!"]) == pytest.approx((2 + 4) / 2)
+    assert metrics.top_share(["Yes.", "Yes .", " Yes . ", "No ."], top=1) == pytest.approx(3 / 4)
+
+
+def test_top_share_is_the_share_taken_by_the_most_frequent_outputs():
+    replies = ["a ."] * 5 + ["b ."] * 3 + [f"r{i} ." for i in range(12)]  # 20 outputs, 14 distinct
+    # The ten most frequent: "a ." (5), "b ." (3) and eight singletons: 16 of 20.
+    assert metrics.top_share(replies) == pytest.approx(16 / 20)
+    assert metrics.top_share([f"r{i}" for i in range(40)]) == pytest.approx(10 / 40)
+    assert metrics.top_share([]) == 0.0
+
+
+def test_dialogue_scores_and_the_bleu_signature():
+    result = metrics.dialogue_scores(["thank you .", "thank you ."], ["thank you very much .", "sure ."])
+    assert set(result) == {"bleu", "distinct1", "distinct2", "mean_length", "top10_share"}
+    assert result["distinct1"] == pytest.approx(3 / 6) and result["distinct2"] == pytest.approx(2 / 4)
+    assert result["mean_length"] == 3.0 and result["top10_share"] == 1.0
+    assert result["bleu"] == pytest.approx(metrics.bleu(["thank you .", "thank you ."],
+                                                         ["thank you very much .", "sure ."]))
+    assert metrics.bleu_signature().startswith("nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:")

@@ -1,14 +1,21 @@
-"""Corpus-level scores for generated text: exact match, token accuracy, BLEU and chrF.
+"""Corpus-level scores for generated text: exact match, token accuracy, BLEU and chrF; for
+dialogue, also how varied the replies are (Distinct-n, the ten most frequent replies' share).
 
 BLEU and chrF come from sacrebleu with its defaults (13a tokenisation, cased), computed on
-detokenised text against the raw references, so our figures compare with other toolkits'.
+detokenised text against the raw references, so our figures compare with other toolkits'. The
+dialogue scores count tokens as sacrebleu's 13a tokeniser cuts them, so they too mean the same
+for any system's output, whatever its own tokeniser.
 """
 
 from __future__ import annotations
 
+import collections
 from typing import Callable, Sequence
 
 import sacrebleu
+from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
+
+TOP_REPLIES = 10  # `top_share` counts the outputs taken by this many most frequent replies
 
 
 def exact_match(hypotheses: Sequence[str], references: Sequence[str]) -> float:
@@ -52,6 +59,50 @@ def score(hypotheses: Sequence[str], references: Sequence[str],
         "bleu": bleu(hypotheses, references),
         "chrf": chrf(hypotheses, references),
     }
+
+
+def bleu_signature() -> str:
+    """sacrebleu's signature of the BLEU computed here (references, case, tokeniser, version)."""
+    metric = sacrebleu.BLEU()
+    metric.corpus_score(["-"], [["-"]])  # the signature names the reference count once one is seen
+    return str(metric.get_signature())
+
+
+def distinct(hypotheses: Sequence[str], n: int) -> float:
+    """Distinct-n (Li et al., 2016): distinct n-grams over all n-grams, pooled over the outputs.
+
+    1.0 when no n-gram occurs twice; it falls as the outputs repeat themselves or each other.
+    """
+    grams = [tuple(tokens[i : i + n]) for tokens in map(_tokens, hypotheses) for i in range(len(tokens) - n + 1)]
+    return len(set(grams)) / len(grams) if grams else 0.0
+
+
+def top_share(hypotheses: Sequence[str], top: int = TOP_REPLIES) -> float:
+    """Share of the outputs that are one of the `top` most frequent outputs (the generic-reply
+    trap: a model that answers "I don't know ." to everything scores near 1)."""
+    counts = collections.Counter(" ".join(_tokens(h)) for h in hypotheses)
+    return sum(count for _, count in counts.most_common(top)) / max(len(hypotheses), 1)
+
+
+def mean_length(hypotheses: Sequence[str]) -> float:
+    """Mean output length in tokens."""
+    return sum(len(_tokens(h)) for h in hypotheses) / max(len(hypotheses), 1)
+
+
+def dialogue_scores(hypotheses: Sequence[str], references: Sequence[str]) -> dict[str, float]:
+    """What dialogue papers report on generated replies: BLEU, Distinct-1 and -2, mean length,
+    and the share of the ten most frequent replies (perplexity needs the model: see `scoring`)."""
+    _check(hypotheses, references)
+    return {"bleu": bleu(hypotheses, references), "distinct1": distinct(hypotheses, 1),
+            "distinct2": distinct(hypotheses, 2), "mean_length": mean_length(hypotheses),
+            "top10_share": top_share(hypotheses)}
+
+
+_TOKENIZE_13A = Tokenizer13a()
+
+
+def _tokens(text: str) -> list[str]:
+    return _TOKENIZE_13A(text.strip()).split()
 
 
 def _check(hypotheses: Sequence[str], references: Sequence[str]) -> None:

@@ -1,4 +1,5 @@
-"""What `evaluate` and `demo` print: a few sample outputs beside their references, then the scores."""
+"""What `evaluate` and `demo` print: a few sample outputs beside their references, then the scores
+(translation's, or dialogue's)."""
 
 from __future__ import annotations
 
@@ -25,3 +26,15 @@ def print_scores(result: dict) -> None:
 
 def _cut(text: str, width: int = 35) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def print_dialogue_scores(result: dict) -> None:
+    """Dialogue scores: perplexity of the references, then the generated replies' BLEU and variety."""
+    print(f"sentences        {result['sentences']:,}")
+    print(f"perplexity       {result['perplexity']:.2f} (reference replies, per token, <eos> included)")
+    print(f"BLEU             {result['bleu']:.2f} ({result['bleu_signature']})")
+    print(f"Distinct-1       {result['distinct1']:.4f} (distinct words / words generated)")
+    print(f"Distinct-2       {result['distinct2']:.4f} (distinct word pairs / word pairs generated)")
+    print(f"mean length      {result['mean_length']:.1f} tokens")
+    print(f"top-10 share     {result['top10_share']:.3f} (replies that are one of the 10 most frequent)")
+    print(f"decoding         {result['sentences_per_second']:,.0f} sentences/s")

@@ -18,6 +18,7 @@ import time
 from keras_seq2seq.commands.options import (add_data_options, positive_int, read_options, read_pairs,
                                             task_data)
 from keras_seq2seq.config import ATTENTION_KINDS, PRECISIONS, PRESETS, SELECT_ON, SUBWORD_MODELS, TOKENIZER_KINDS
+from keras_seq2seq.data.dialogue import context_turns_of
 from keras_seq2seq.errors import Seq2SeqError
 
 
@@ -139,6 +140,10 @@ def run(args) -> int:
         info = {"data": {"file": str(args.data), "format": args.format, "source_lang": args.source_lang,
                          "source_column": args.source_column, "target_column": args.target_column,
                          **({"shuffle_buffer": train.shuffle_buffer} if args.stream else {})}}
+        if not args.stream:  # pairs from prepare-dialogue: chat and evaluate read the context length
+            turns = context_turns_of([pair.source for pair in train])
+            if turns:
+                info["data"]["dialogue"] = {"context_turns": turns}
     print(f"training on {len(train):,} pairs, dev {len(dev):,} pairs, preset {preset}", file=sys.stderr)
     translator = Translator.train(train, dev=dev, settings=settings, out_dir=args.out,
                                   verbose=0 if args.quiet else 1, info=info, log_dir=args.tensorboard,

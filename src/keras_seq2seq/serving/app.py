@@ -3,6 +3,8 @@
     POST /v1/translate   {"text": "..." | ["...", ...], "model"?, "beam_size"?, "n_best"?, "sample"?, ...}
                          -> {"model", "translations": [best text per sentence], "scores": [...],
                              "n_best": [[{"text", "score"}, ...] per sentence] (when n_best > 1)}
+    POST /v1/reply       {"turns": ["...", ...], "model"?, "beam_size"?, "sample"?, ...}: a dialogue
+                         model's next turn -> {"model", "reply", "score", "context"}
     GET  /v1/models      the loaded models, described (see registry.ServedModel.describe)
     GET  /v1/health      "ok", and the batcher's counts of requests, sentences and decode calls
     GET  /               the page (static/index.html); OpenAPI docs at /docs
@@ -24,8 +26,10 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from keras_seq2seq.data.dialogue import CONTEXT_TURNS, context_source
 from keras_seq2seq.serving.batcher import BatcherClosed, DynamicBatcher
-from keras_seq2seq.serving.limits import Limits, RequestError, TranslateRequest, check_translate, sentences_of
+from keras_seq2seq.serving.limits import (Limits, ReplyRequest, RequestError, TranslateRequest, check_reply,
+                                          check_translate, sentences_of)
 from keras_seq2seq.serving.registry import ServedModel
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -98,6 +102,22 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None, max
             response["n_best"] = [[{"text": text, "score": score} for text, score in hypotheses[: request.n_best]]
                                   for hypotheses in results]
         return response
+
+    @app.post("/v1/reply")
+    async def reply(request: ReplyRequest) -> dict:
+        name = request.model or default_model
+        if name not in models:
+            raise RequestError(404, f"model: no model named {name!r}; this server has "
+                                    f"{', '.join(repr(n) for n in models)}")
+        options = check_reply(request, limits)
+        # The context exactly as prepare-dialogue built the model's training sources.
+        context = context_source(request.turns, models[name].context_turns or CONTEXT_TURNS)
+        key = (name, options) if options.sampling is None else (name, options, object())
+        try:
+            (best,) = await batcher.submit(key, [context])
+        except BatcherClosed:
+            raise RequestError(503, "the server is shutting down; retry on another instance") from None
+        return {"model": name, "reply": best[0][0], "score": best[0][1], "context": context}
 
     @app.get("/v1/models")
     async def list_models() -> dict:

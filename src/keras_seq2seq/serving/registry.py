@@ -23,6 +23,11 @@ class ServedModel:
         """Whether `/v1/translate` can return attention maps for this model."""
         return self.translator.settings.model.attention != "none"
 
+    @property
+    def context_turns(self) -> int | None:
+        """For a dialogue model (trained on prepare-dialogue pairs), the turns it reads; else None."""
+        return self.translator.info.get("data", {}).get("dialogue", {}).get("context_turns")
+
     def describe(self) -> dict:
         """What a client needs to pick a model: languages, tokenisers, sizes, recorded quality."""
         t = self.translator
@@ -51,6 +56,8 @@ class ServedModel:
             "dev_bleu": checkpoint.get("val_bleu"),
             "dev_chrf": checkpoint.get("val_chrf"),
             "trained_epochs": training.get("epochs"),
+            # A dialogue model answers POST /v1/reply with the last `context_turns` turns as its input.
+            "dialogue": {"context_turns": self.context_turns} if self.context_turns else None,
         }
 
 
