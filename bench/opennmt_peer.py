@@ -1,27 +1,21 @@
 """OpenNMT-py 3.5.1 baseline on a Tatoeba pair, to compare with bench/quality.py.
 
-Why: a number from our toolkit means little alone; this trains the classic OpenNMT-py RNN recipe
-(2-layer brnn encoder, 256 LSTM units, "general" global attention, input feed, dropout 0.3,
-adam 0.001, 2048-token batches, words seen at least twice) for the same wall-clock budget on the
-same splits and scores it the same way (sacrebleu defaults: 13a, cased, raw references).
-
-    python bench/opennmt_peer.py --data-dir ../shared/data --pair spa-eng --minutes 30 \
+    python bench/opennmt_peer.py --data-dir ../shared/data --pair spa-eng --minutes 30 \\
         --work bench/peers/runs/spa-eng [--json peer.json] [--train-limit 5000]
 
-How: it makes (once; a stamp file skips it next time) a venv at bench/peers/opennmt-venv with
-pinned packages, then runs itself again inside it. There it Moses-tokenises the TSV splits
-(column 1 = source, column 0 = English target; Chinese source split into characters), runs
-onmt_build_vocab and onmt_train (no time limit exists, so it saves a checkpoint every
---save-steps steps and is killed when the budget ends; the newest whole checkpoint is used),
-translates the test source with beam 5 and greedy search, detokenises and scores. Decoding speed
-is onmt_translate's own "Total translation time" (process start and model load excluded).
-The dev split is not used: OpenNMT-py validates only every 10,000 steps by default anyway.
-The last line printed is machine-readable ("peer: name=opennmt-py pair=... bleu=...").
+Trains OpenNMT-py's classic RNN recipe (RECIPE) for the same wall-clock budget on the same splits
+and scores it the same way (sacrebleu defaults: 13a, cased, raw references). It makes (once; a
+stamp file skips it next time) a venv at bench/peers/opennmt-venv with pinned packages, then
+runs itself again inside it: Moses-tokenises the splits (Chinese into characters), builds the
+vocabularies, trains until the budget ends (OpenNMT-py has no time limit: it is killed, and the
+newest whole checkpoint is used), decodes the test source with beam 5 and greedy, detokenises
+and scores. bench/README.md says what each figure counts. Last line:
+
+    peer: name=opennmt-py pair=… bleu=… chrf=… greedy_bleu=… train_tokens_per_second=… …
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -32,6 +26,9 @@ import sys
 import time
 import zipfile
 from pathlib import Path
+
+from common import (add_pair_arguments, argument_parser, busy_warning, last_line, pair_dir, print_table, tatoeba_pairs,
+                    write_json)
 
 HERE = Path(__file__).resolve().parent
 VENV = HERE / "peers" / "opennmt-venv"
@@ -47,18 +44,21 @@ INSTALL_STEPS = [
      "spacy==3.8.18", "pyahocorasick==2.3.1", "rapidfuzz==3.14.6", "fasttext-wheel==0.9.2",
      "sacremoses==0.2.0", "sacrebleu==2.6.0"],
 ]
+# The recipe: 2-layer brnn encoder, 256 LSTM units, "general" global attention, input feed,
+# dropout 0.3, Adam 0.001, 2,048-token batches, words seen at least twice.
+RECIPE = {"src_words_min_frequency": 2, "tgt_words_min_frequency": 2, "encoder_type": "brnn", "layers": 2,
+          "hidden_size": 256, "word_vec_size": 256, "global_attention": "general", "input_feed": 1,
+          "dropout": [0.3], "optim": "adam", "learning_rate": 0.001, "batch_type": "tokens",
+          "batch_size": 2048, "train_steps": 1_000_000, "keep_checkpoint": 3, "report_every": 50}
 MOSES_LANG = {"eng": "en", "spa": "es", "fra": "fr", "deu": "de"}
 CHAR_LANGS = {"cmn"}
 # torch >= 2.6 loads with weights_only=True; OpenNMT-py 3.5.1 checkpoints pickle their options.
 ONMT_ENV = {**os.environ, "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"}
 
 
-def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, default=HERE.parent.parent / "shared" / "data",
-                        help="folder of <pair>/{train,dev,test}.tsv")
-    parser.add_argument("--pair", default="spa-eng", help="language pair folder, e.g. spa-eng")
+def parse_args(argv: list[str]):
+    parser = argument_parser(__doc__)
+    add_pair_arguments(parser)
     parser.add_argument("--minutes", type=float, default=30.0, help="training wall-clock budget")
     parser.add_argument("--work", type=Path, help="work folder (default bench/peers/runs/<pair>)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
@@ -87,19 +87,6 @@ def ensure_venv() -> Path:
     return python
 
 
-def read_pairs(path: Path, limit: int | None = None) -> list[tuple[str, str]]:
-    """(source, English) from a TSV: column 1 and column 0; extra columns are ignored."""
-    pairs = []
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            cols = line.rstrip("\n").split("\t")
-            if len(cols) >= 2:
-                pairs.append((cols[1].strip(), cols[0].strip()))
-            if limit and len(pairs) >= limit:
-                break
-    return pairs
-
-
 def tokenizer(lang: str):
     """A function from text to a space-joined token string for a Tatoeba language code."""
     if lang in CHAR_LANGS:
@@ -117,23 +104,13 @@ def write_tokenised(pairs, src_tok, tgt_tok, stem: Path) -> tuple[Path, Path]:
     return src_path, tgt_path
 
 
-def write_config(work: Path, train: tuple[Path, Path], save_steps: int, limit: int | None,
-                 seed: int = 1) -> Path:
-    """The OpenNMT-py YAML config shared by onmt_build_vocab and onmt_train (the recipe)."""
+def write_config(work: Path, train: tuple[Path, Path], **options) -> Path:
+    """The YAML config onmt_build_vocab and onmt_train share: LSTM encoder-decoder, `options` on top."""
     config = {
-        "save_data": str(work / "onmt"), "overwrite": True,
-        "src_vocab": str(work / "vocab.src"), "tgt_vocab": str(work / "vocab.tgt"),
-        "src_words_min_frequency": 2, "tgt_words_min_frequency": 2,
-        "data": {"corpus_1": {"path_src": str(train[0]), "path_tgt": str(train[1])}},
-        "encoder_type": "brnn", "decoder_type": "rnn", "rnn_type": "LSTM", "layers": 2,
-        "hidden_size": 256, "word_vec_size": 256, "global_attention": "general", "input_feed": 1,
-        "dropout": [0.3], "optim": "adam", "learning_rate": 0.001,
-        "batch_type": "tokens", "batch_size": 2048, "train_steps": 1_000_000,
-        "save_model": str(work / "model"), "save_checkpoint_steps": save_steps,
-        "keep_checkpoint": 3, "world_size": 1, "report_every": 50, "seed": seed,
+        "save_data": str(work / "onmt"), "overwrite": True, "src_vocab": str(work / "vocab.src"),
+        "tgt_vocab": str(work / "vocab.tgt"), "data": {"corpus_1": {"path_src": str(train[0]), "path_tgt": str(train[1])}},
+        "decoder_type": "rnn", "rnn_type": "LSTM", "save_model": str(work / "model"), "world_size": 1, **options,
     }
-    if limit:  # the default bucket (262,144 examples a worker) cycles a small corpus for minutes
-        config["bucket_size"] = limit
     path = work / "onmt.yaml"
     path.write_text(json.dumps(config, indent=1))  # JSON is valid YAML
     return path
@@ -146,22 +123,23 @@ def onmt(tool: str, *args: str, log: Path | None = None) -> subprocess.Popen:
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def run_onmt(tool: str, *args: str, log: Path) -> None:
-    """Run an OpenNMT-py command to its end; fail with the log's tail if it fails."""
-    if onmt(tool, *args, log=log).wait() != 0:
+def run_onmt(tool: str, *args: str, log: Path) -> float:
+    """Run an OpenNMT-py command to its end; its peak RSS in MB (fail with the log's tail)."""
+    _, status, usage = os.wait4(onmt(tool, *args, log=log).pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
         tail = "".join(log.read_text(errors="replace").splitlines(True)[-15:])
         raise SystemExit(f"opennmt-peer: {tool} failed, see {log}:\n{tail}")
+    return usage.ru_maxrss / 1024
 
 
 def stop(proc: subprocess.Popen) -> None:
     """SIGTERM the process group, SIGKILL it if still there after 10 s."""
-    for sig, grace in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
+    for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(proc.pid, sig)
-        except ProcessLookupError:
+            proc.wait(10)
             return
-        try:
-            proc.wait(grace)
+        except ProcessLookupError:
             return
         except subprocess.TimeoutExpired:
             continue
@@ -198,16 +176,16 @@ def train_log(log: Path) -> tuple[list[float], int]:
     return [float(rate) for _, rate in found], int(found[-1][0]) if found else 0
 
 
-def translate(model: Path, src: Path, out: Path, beam: int) -> float:
-    """Translate `src` into `out`; return onmt_translate's own translation seconds."""
+def translate(model: Path, src: Path, out: Path, beam: int, *options: str) -> tuple[float, float]:
+    """Translate `src` into `out` in batches of 64 sentences: (onmt_translate's own translation
+    seconds, model load excluded; its peak RSS in MB)."""
     log = out.with_suffix(".log")
-    started = time.monotonic()
-    run_onmt("onmt_translate", "-model", str(model), "-src", str(src), "-output", str(out),
-             "-beam_size", str(beam), "-batch_size", "64", "-batch_type", "sents",
-             "-report_time", log=log)
-    wall = time.monotonic() - started
+    rss = run_onmt("onmt_translate", "-model", str(model), "-src", str(src), "-output", str(out), "-beam_size",
+                   str(beam), "-batch_size", "64", "-batch_type", "sents", "-report_time", *options, log=log)
     found = re.search(r"Total translation time \(s\): ([\d.]+)", log.read_text(errors="replace"))
-    return float(found.group(1)) if found and float(found.group(1)) > 0 else wall
+    if not found or float(found.group(1)) <= 0:
+        raise SystemExit(f"opennmt-peer: no 'Total translation time' in {log}")
+    return float(found.group(1)), rss
 
 
 def detokenise(path: Path) -> list[str]:
@@ -224,41 +202,35 @@ def score(hypotheses: list[str], references: list[str]) -> tuple[float, float]:
             sacrebleu.corpus_chrf(hypotheses, [references]).score)
 
 
-def prepare(args: argparse.Namespace, pair_dir: Path, work: Path):
+def prepare(args, pair_dir: Path, work: Path):
     """Tokenised train/test files and a fresh config in `work`; return (config, test source, test pairs)."""
     src_tok, tgt_tok = tokenizer(args.pair.split("-")[0]), tokenizer("eng")
     work.mkdir(parents=True, exist_ok=True)
     for old in work.glob("model_step_*.pt"):
         old.unlink()
-    train_pairs = read_pairs(pair_dir / "train.tsv", args.train_limit)
-    test_pairs = read_pairs(pair_dir / "test.tsv")
+    train_pairs = tatoeba_pairs(pair_dir / "train.tsv", args.train_limit)
+    test_pairs = tatoeba_pairs(pair_dir / "test.tsv")
     train = write_tokenised(train_pairs, src_tok, tgt_tok, work / "train")
     test_src, _ = write_tokenised(test_pairs, src_tok, tgt_tok, work / "test")
     print(f"opennmt-peer: {len(train_pairs):,} training pairs, {len(test_pairs):,} test pairs in {work}",
           flush=True)
-    return write_config(work, train, args.save_steps, args.train_limit, args.seed), test_src, test_pairs
+    # The default bucket (262,144 examples a worker) would cycle a small corpus for minutes.
+    bucket = {"bucket_size": args.train_limit} if args.train_limit else {}
+    config = write_config(work, train, **RECIPE, save_checkpoint_steps=args.save_steps, seed=args.seed, **bucket)
+    return config, test_src, test_pairs
 
 
-def load_average() -> float:
-    """The 1-minute load average, with a warning when other work shares the cores."""
-    load = os.getloadavg()[0]
-    if load > 1.0:
-        print(f"opennmt-peer: warning: load average {load:.1f} before training; torch's threads "
-              "slow down many times over when the cores are shared, so figures will be low", flush=True)
-    return load
-
-
-def benchmark(args: argparse.Namespace, pair_dir: Path, work: Path) -> dict:
+def benchmark(args, pair_dir: Path, work: Path) -> dict:
     """The whole run inside the venv: data, vocab, training, decoding, scores."""
     config, test_src, test_pairs = prepare(args, pair_dir, work)
     run_onmt("onmt_build_vocab", "-config", str(config), "-n_sample", "-1", log=work / "build_vocab.log")
-    load = load_average()
+    load = busy_warning("opennmt-peer")
     print(f"opennmt-peer: training for {args.minutes:g} minutes (log {work / 'train.log'})", flush=True)
     minutes = train_for(config, args.minutes, work / "train.log")
     model, step = latest_checkpoint(work)
     rates, last_logged_step = train_log(work / "train.log")
-    beam_s = translate(model, test_src, work / "test.beam5.txt", beam=5)
-    greedy_s = translate(model, test_src, work / "test.greedy.txt", beam=1)
+    beam_s, _ = translate(model, test_src, work / "test.beam5.txt", beam=5)
+    greedy_s, _ = translate(model, test_src, work / "test.greedy.txt", beam=1)
     refs = [t for _, t in test_pairs]
     bleu, chrf = score(detokenise(work / "test.beam5.txt"), refs)
     greedy_bleu, _ = score(detokenise(work / "test.greedy.txt"), refs)
@@ -278,26 +250,18 @@ def benchmark(args: argparse.Namespace, pair_dir: Path, work: Path) -> dict:
 
 def report(figures: dict, json_path: Path | None) -> None:
     """Print the table and the machine-readable last line; write JSON if asked."""
-    print("\n| opennmt-py 3.5.1 | value |\n|---|---|")
-    for key, value in figures.items():
-        print(f"| {key.replace('_', ' ')} | {value} |")
+    print_table(["opennmt-py 3.5.1", "value"], [[key.replace("_", " "), value] for key, value in figures.items()])
     if json_path:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(figures, indent=2) + "\n")
+        write_json(json_path, figures)
     keys = ("name", "pair", "bleu", "chrf", "greedy_bleu", "train_tokens_per_second",
             "beam_sentences_per_second", "greedy_sentences_per_second", "steps", "minutes", "unk")
-    print("peer: " + " ".join(f"{k}={figures[k]}" for k in keys), flush=True)
+    last_line("peer", {key: figures[key] for key in keys})
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
-    pair_dir = args.data_dir / args.pair
-    missing = [n for n in ("train.tsv", "test.tsv") if not (pair_dir / n).is_file()]
-    if missing:
-        print(f"opennmt-peer: {pair_dir} has no {', '.join(missing)}; give --data-dir "
-              "(a folder of <pair>/ splits) and --pair", file=sys.stderr)
-        return 2
+    folder = pair_dir("opennmt-peer", args.data_dir, args.pair)
     if Path(sys.prefix).resolve() != VENV.resolve():
         try:
             python = ensure_venv()
@@ -306,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return subprocess.run([str(python), str(Path(__file__).resolve()), *argv]).returncode
     work = args.work or HERE / "peers" / "runs" / args.pair
-    report(benchmark(args, pair_dir, work.resolve()), args.json)
+    report(benchmark(args, folder, work.resolve()), args.json)
     return 0
 
 

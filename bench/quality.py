@@ -6,33 +6,26 @@
 
 Reads `../shared/data/<pair>/{train,dev,test}.tsv` (Tatoeba, English first; the other language is
 the source). Prints BLEU and chrF (sacrebleu defaults: 13a, cased, raw references), training
-target tokens/s and decoding sentences/s; the last line is machine-readable:
+target tokens/s and decoding sentences/s; the last line is machine-readable (`peer_*` with
+`--peer`, `shortlist*` with `--shortlist`):
 
-    quality: pair=spa-eng bleu=30.1 chrf=50.2 minutes=20
+    quality: pair=… bleu=… chrf=… greedy_bleu=… [peer_bleu=… peer_chrf=…]
+             [shortlist=… shortlist_bleu=… shortlist_greedy_bleu=…] minutes=…   (one line)
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("KERAS_BACKEND", "jax")
-
-HERE = Path(__file__).resolve().parent
-DEFAULT_DATA = HERE.parent.parent / "shared" / "data"
+from common import HERE, add_pair_arguments, argument_parser, last_line, pair_dir, print_table, ratio, run_side
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA, help="folder of <pair>/ splits")
-    parser.add_argument("--pair", default="spa-eng", help="language pair folder, e.g. spa-eng, cmn-eng")
+    parser = argument_parser(__doc__)
+    add_pair_arguments(parser)
     parser.add_argument("--minutes", type=float, default=20.0, help="training time budget")
     parser.add_argument("--preset", default="tatoeba-word", help="keras-seq2seq preset")
     parser.add_argument("--source-tokenizer", choices=("char", "word"), help="override the source tokeniser")
@@ -41,7 +34,7 @@ def main() -> int:
     parser.add_argument("--model", type=Path, help="score this trained model instead of training")
     parser.add_argument("--data", type=Path, help="with --model: the TSV to score (default: the pair's test.tsv)")
     parser.add_argument("--source-lang", help="with --model --data: source language of the TSV (default from --pair)")
-    parser.add_argument("--beam-size", type=int, default=5, help="beam for the headline scores (greedy is reported too)")
+    parser.add_argument("--beam-size", type=int, default=5, help="beam of the headline scores (greedy too)")
     parser.add_argument("--length-penalty", type=float, default=0.0, help="GNMT length penalty alpha")
     parser.add_argument("--shortlist", type=int, default=0, metavar="SIZE",
                         help="also score with the model's vocabulary shortlist of SIZE words per batch")
@@ -49,30 +42,27 @@ def main() -> int:
                         help="also train and score OpenNMT-py 3.5.1 for the same minutes (bench/opennmt_peer.py)")
     args = parser.parse_args()
 
-    from keras_seq2seq import Translator
-    from keras_seq2seq.data.corpus import read_corpus
+    from keras_seq2seq import Translator, read_corpus
+    from keras_seq2seq.config import resolve
 
     source_lang = args.source_lang or args.pair.split("-")[0]
-    pair_dir = args.data_dir / args.pair
     if args.model:
         translator = Translator.load(args.model)
-        test_file = args.data or pair_dir / "test.tsv"
+        test_file = args.data or args.data_dir / args.pair / "test.tsv"
         minutes = 0.0
     else:
-        if not pair_dir.is_dir():
-            print(f"quality: {pair_dir} not found; give --data-dir", file=sys.stderr)
-            return 2
-        train = list(read_corpus(pair_dir / "train.tsv", source_lang=source_lang))
-        dev = list(read_corpus(pair_dir / "dev.tsv", source_lang=source_lang))
+        folder = pair_dir("quality", args.data_dir, args.pair, ("train", "dev", "test"))
+        train = list(read_corpus(folder / "train.tsv", source_lang=source_lang))
+        dev = list(read_corpus(folder / "dev.tsv", source_lang=source_lang))
         out = args.out or Path("runs") / f"quality-{args.pair}"
         overrides = {"max_minutes": args.minutes, "epochs": args.epochs}
         if args.source_tokenizer:
             overrides["source_tokenizer"] = {"kind": args.source_tokenizer}
         started = time.perf_counter()
-        translator = Translator.train(train, dev=dev, preset=args.preset, out_dir=out,
-                                      info={"data": {"pair": args.pair}}, **overrides)
+        translator = Translator.train(train, dev=dev, settings=resolve(args.preset, **overrides), out_dir=out,
+                                      info={"data": {"pair": args.pair}})
         minutes = (time.perf_counter() - started) / 60
-        test_file = pair_dir / "test.tsv"
+        test_file = folder / "test.tsv"
         print(f"model saved in {out}")
 
     test = list(read_corpus(test_file, source_lang=source_lang))
@@ -80,35 +70,39 @@ def main() -> int:
     ours["train_tokens_per_second"] = translator.info.get("training", {}).get("target_tokens_per_second", 0)
     ours["minutes"] = minutes
     peer = None
-    if args.peer and not args.model:
-        peer = run_peer(args)
-    print_table(ours, peer, args.beam_size, str(test_file))
+    if args.peer and not args.model:  # the peer's own process, in its own venv (bench/opennmt_peer.py)
+        command = [sys.executable, str(HERE / "opennmt_peer.py"), "--data-dir", str(args.data_dir),
+                   "--pair", args.pair, "--minutes", str(args.minutes)]
+        print("peer:", " ".join(command), flush=True)
+        peer = run_side(command, "quality: the OpenNMT-py peer", quiet=False)
+    print_scores(ours, peer, args.beam_size, str(test_file))
     if translator.settings.model.attention != "none":
         print(attention_summary(translator, [p.source for p in test[:500]]))
     for pair, hypothesis in list(zip(test, ours["hypotheses"]))[:5]:
         print(f"  {pair.source}\n    → {hypothesis}\n    = {pair.target}")
-    line = (f"quality: pair={args.pair} bleu={ours['bleu']:.1f} chrf={ours['chrf']:.1f} "
-            f"greedy_bleu={ours['greedy_bleu']:.1f}")
+    line = {"pair": args.pair, "bleu": f"{ours['bleu']:.1f}", "chrf": f"{ours['chrf']:.1f}",
+            "greedy_bleu": f"{ours['greedy_bleu']:.1f}"}
     if peer:
-        line += f" peer_bleu={peer['bleu']:.1f} peer_chrf={peer['chrf']:.1f}"
+        line.update(peer_bleu=f"{peer['bleu']:.1f}", peer_chrf=f"{peer['chrf']:.1f}")
     if args.shortlist:
         translator.use_shortlist(args.shortlist)  # a clear error if the model has none
         listed = score(translator, test, args.beam_size, args.length_penalty)
         print_shortlist_table(ours, listed, args.shortlist)
-        line += f" shortlist={args.shortlist} shortlist_bleu={listed['bleu']:.2f} " \
-                f"shortlist_greedy_bleu={listed['greedy_bleu']:.2f}"
-    print(f"{line} minutes={minutes:.0f}")
+        line.update(shortlist=args.shortlist, shortlist_bleu=f"{listed['bleu']:.2f}",
+                    shortlist_greedy_bleu=f"{listed['greedy_bleu']:.2f}")
+    last_line("quality", {**line, "minutes": f"{minutes:.0f}"})
     return 0
 
 
 def score(translator, test, beam_size: int, length_penalty: float) -> dict:
     """Greedy and beam scores on `test`; each search is run once untimed to compile it first."""
-    sources = [p.source for p in test]
+    from keras_seq2seq.search.options import SearchOptions
+
     result = {}
     for label, beam in (("greedy", 1), ("beam", beam_size)):
-        translator.translate(sources, beam_size=beam, length_penalty=length_penalty)  # compile
-        run = translator.evaluate(test, beam_size=beam, length_penalty=length_penalty)
-        result[label] = run
+        options = SearchOptions(beam_size=beam, length_penalty=length_penalty)
+        translator.translate([p.source for p in test], options=options)  # compile
+        result[label] = translator.evaluate(test, options=options)
     beam = result["beam"]
     return {
         "bleu": beam["bleu"], "chrf": beam["chrf"], "exact_match": beam["exact_match"],
@@ -142,54 +136,31 @@ def attention_summary(translator, sources: list[str]) -> str:
 
 def print_shortlist_table(whole: dict, listed: dict, size: int) -> None:
     """The same model decoding with its whole vocabulary and with a shortlist of `size` words."""
-    print(f"\n| | whole vocabulary | shortlist of {size:,} | change |\n|---|---|---|---|")
+    rows = []
     for name, key, fmt in (("BLEU, beam", "bleu", "{:.2f}"), ("chrF, beam", "chrf", "{:.2f}"),
                            ("BLEU, greedy", "greedy_bleu", "{:.2f}"),
                            ("greedy decode sentences/s", "greedy_sentences_per_second", "{:,.0f}"),
                            ("beam decode sentences/s", "beam_sentences_per_second", "{:,.0f}")):
-        change = (f"{listed[key] - whole[key]:+.2f}" if "BLEU" in name or "chrF" in name
-                  else f"{listed[key] / whole[key]:.2f}x")
-        print(f"| {name} | {fmt.format(whole[key])} | {fmt.format(listed[key])} | {change} |")
+        change = f"{listed[key] - whole[key]:+.2f}" if "sentences" not in key else f"{listed[key] / whole[key]:.2f}x"
+        rows.append([name, fmt.format(whole[key]), fmt.format(listed[key]), change])
+    print_table(["", "whole vocabulary", f"shortlist of {size:,}", "change"], rows)
 
 
-def run_peer(args) -> dict | None:
-    """OpenNMT-py on the same splits and budget, in its own venv (bench/opennmt_peer.py)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        report = Path(tmp) / "peer.json"
-        command = [sys.executable, str(HERE / "opennmt_peer.py"), "--data-dir", str(args.data_dir),
-                   "--pair", args.pair, "--minutes", str(args.minutes), "--json", str(report)]
-        print("peer:", " ".join(command), flush=True)
-        done = subprocess.run(command)
-        if done.returncode != 0 or not report.exists():
-            print(f"quality: the OpenNMT-py peer failed (exit {done.returncode}); see its output above",
-                  file=sys.stderr)
-            return None
-        return json.loads(report.read_text())
-
-
-def print_table(ours: dict, peer: dict | None, beam_size: int, test_file: str) -> None:
-    rows = [
-        ("BLEU, beam %d" % beam_size, "bleu", "{:.1f}"),
-        ("chrF, beam %d" % beam_size, "chrf", "{:.1f}"),
-        ("BLEU, greedy", "greedy_bleu", "{:.1f}"),
-        ("train target tokens/s", "train_tokens_per_second", "{:,.0f}"),
-        ("greedy decode sentences/s", "greedy_sentences_per_second", "{:,.0f}"),
-        ("beam decode sentences/s", "beam_sentences_per_second", "{:,.0f}"),
-        ("training minutes", "minutes", "{:.1f}"),
-        ("<unk> in beam output", "unk", "{}"),
-    ]
+def print_scores(ours: dict, peer: dict | None, beam_size: int, test_file: str) -> None:
+    """Our scores and speeds, beside the peer's (and the ratio) when it ran."""
     print(f"\ntest file: {test_file} ({ours['sentences']:,} sentences); epochs trained: {ours['epochs']}")
-    if peer is None:
-        print("\n| | keras-seq2seq |\n|---|---|")
-        for name, key, fmt in rows:
-            print(f"| {name} | {fmt.format(ours[key])} |")
-        return
-    print("\n| | keras-seq2seq | OpenNMT-py 3.5.1 | ratio |\n|---|---|---|---|")
-    for name, key, fmt in rows:
-        theirs = peer.get(key)
-        ratio = f"{ours[key] / theirs:.2f}" if isinstance(theirs, (int, float)) and theirs else ""
-        shown = fmt.format(theirs) if theirs is not None else "?"
-        print(f"| {name} | {fmt.format(ours[key])} | {shown} | {ratio} |")
+    rows = []
+    for name, key, fmt in ((f"BLEU, beam {beam_size}", "bleu", "{:.1f}"), (f"chrF, beam {beam_size}", "chrf", "{:.1f}"),
+                           ("BLEU, greedy", "greedy_bleu", "{:.1f}"),
+                           ("train target tokens/s", "train_tokens_per_second", "{:,.0f}"),
+                           ("greedy decode sentences/s", "greedy_sentences_per_second", "{:,.0f}"),
+                           ("beam decode sentences/s", "beam_sentences_per_second", "{:,.0f}"),
+                           ("training minutes", "minutes", "{:.1f}"), ("<unk> in beam output", "unk", "{}")):
+        theirs = (peer or {}).get(key)
+        found = ratio(ours[key], theirs) if isinstance(theirs, (int, float)) else None
+        rows.append([name, fmt.format(ours[key])] + ([] if peer is None else [
+            fmt.format(theirs) if theirs is not None else "?", f"{found:.2f}" if found is not None else ""]))
+    print_table(["", "keras-seq2seq"] + ([] if peer is None else ["OpenNMT-py 3.5.1", "ratio"]), rows)
 
 
 if __name__ == "__main__":

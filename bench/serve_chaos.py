@@ -4,32 +4,13 @@
     python bench/serve_chaos.py --model runs/quality-side-10 --data ../shared/data/spa-eng/test.tsv \\
         --source-lang spa --seconds 60 --clients 32
 
-Starts the real server (`python -m keras_seq2seq.cli serve`, uvicorn) on a free loopback port and
-compiles every decode shape the run can reach (as bench/serve_load.py does). Then `--clients`
-clients run for `--seconds`. Most are fast clients with a mix of requests:
-
-    single, list      valid greedy requests (one sentence; 2-8 sentences); each answer is compared
-                      with the translation this process computed beforehand with `Translator`
-                      (greedy search is deterministic), so "no wrong answers" is checked
-    oversized         a body over --max-body-bytes, declared (Content-Length) or streamed (chunked)
-    malformed         broken JSON, bytes that are not UTF-8, 60,000 nested brackets, not HTTP at all
-    invalid           options out of range or of the wrong type, unknown fields, GET on a POST route
-    too_long          a sentence over --max-chars characters, more than --max-sentences sentences
-    unknown_model     a model name the server does not have
-
-and one client in eight is a slow one: it sends valid requests in pieces with pauses (head and
-body, each finishing within the server's --request-timeout) and checks the answer, or it stalls:
-
-    stall_silent      connects and sends nothing
-    stall_head        sends part of a request head, then a byte now and then, never finishing it
-    stall_body        sends a whole head and part of the body, then nothing
-
-A stalled connection must be closed by the server (stall_body: with a 408) within about
---request-timeout, and valid requests must keep being answered while stalls hang. Server memory
-is its VmRSS (/proc/PID/status) after warm-up and at the end.
-
-Prints a table per kind (count, status codes seen, wrong answers, p50 latency), the checks, and a
-last machine-readable line:
+Starts the real server on a free loopback port, compiles every decode shape the run can reach,
+then `--clients` clients run for `--seconds`: most send a mix of valid requests (each answer
+compared with the greedy translation `Translator` gave in this process beforehand) and bad ones
+(FAST_KINDS); one client in eight is slow, sending valid requests in pieces, or stalls (SLOW_KINDS).
+A stalled connection must be closed by the server within about `--request-timeout`, and valid
+requests must keep being answered meanwhile. Server memory is its VmRSS after warm-up and at the
+end. bench/README.md says what each kind sends. Last line:
 
     chaos: requests=… wrong=0 5xx=0 unexpected=0 rss_start_mb=… rss_end_mb=… p50_ms=… p99_ms=…
 
@@ -39,7 +20,6 @@ outlived its deadline, or no valid request was answered while stalls were open.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import random
@@ -50,7 +30,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from serve_load import Server, decode_shapes, load_sentences, percentile, read_reply, warm_up
+from common import (Server, argument_parser, decode_shapes, last_line, load_sentences, percentile, read_reply,
+                    train_dates_model, warm_up)
 
 SLOW_CLIENT_EVERY = 8     # clients 0, 8, 16, … are slow ones
 FAST_KINDS = {            # kind: weight in the fast clients' mix
@@ -70,8 +51,7 @@ EXPECTED = {"single": {200}, "list": {200}, "slow": {200}, "oversized": {413}, "
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argument_parser(__doc__)
     parser.add_argument("--model", type=Path, help="model directory to serve (default: train a tiny "
                                                    "dates model into a temporary directory)")
     parser.add_argument("--data", type=Path, help="corpus whose source side is sent (default: the "
@@ -87,30 +67,20 @@ def main() -> int:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="serve-chaos-") as scratch:
-        model = args.model or train_tiny_model(Path(scratch) / "model")
+        model = args.model or train_dates_model(Path(scratch) / "model", epochs=2, units=64, embedding_dim=32,
+                                                      attention="luong-dot")
         sentences = load_sentences(model, args.data, args.source_lang)[: args.sentences]
-        from keras_seq2seq.translator import Translator
+        from keras_seq2seq import Translator
 
         expected = expected_translations(Translator.load(model), sentences)
-        shapes = decode_shapes(model, sentences, args.max_batch)
+        shapes = decode_shapes(model, sentences)
         with Server(model, args.max_batch, args.delay_ms,
                     extra=("--request-timeout", str(args.request_timeout), "--log-level", "error")) as server:
-            warm_up(server.url, shapes, args.max_batch, argparse.Namespace(max_batch=args.max_batch, beam_size=1))
+            warm_up(server.url, shapes, args.max_batch, args.max_batch)
             tally = asyncio.run(run_chaos(server.url, server.process.pid, expected, args.clients,
                                           args.seconds, args.request_timeout, args.seed))
     print_report(tally, args)
     return 0 if tally.passed() else 1
-
-
-def train_tiny_model(out: Path) -> Path:
-    """A small dates model (seconds to train): it decodes like any model, right or wrong."""
-    from keras_seq2seq.data.tasks import task_splits
-    from keras_seq2seq.translator import Translator
-
-    splits = task_splits("dates", train=3000, dev=50, test=10, seed=0)
-    Translator.train(splits["train"], dev=splits["dev"], preset="dates", out_dir=out, verbose=0, epochs=2,
-                     units=64, embedding_dim=32, attention="luong-dot", info={"data": {"task": "dates"}})
-    return out
 
 
 def expected_translations(translator, sentences: list[str], batch_size: int = 64) -> dict[str, str]:
@@ -393,9 +363,10 @@ def print_report(tally: Tally, args) -> None:
               f"{tally.answered_during_stalls()}")
     print(f"server RSS: {rss_start:.1f} MB after warm-up, {rss_peak:.1f} MB peak, {rss_end:.1f} MB at the end; "
           f"every {args.seconds / 6:g} s: " + " ".join(f"{mb:.1f}" for mb in rss_every(tally.rss_mb, 6)))
-    print(f"chaos: requests={requests} wrong={wrong} 5xx={tally.server_errors()} "
-          f"unexpected={len(tally.unexpected)} rss_start_mb={rss_start:.1f} rss_end_mb={rss_end:.1f} "
-          f"p50_ms={percentile(valid, 50) * 1000:.1f} p99_ms={percentile(valid, 99) * 1000:.1f}")
+    last_line("chaos", {"requests": requests, "wrong": wrong, "5xx": tally.server_errors(),
+                        "unexpected": len(tally.unexpected), "rss_start_mb": f"{rss_start:.1f}",
+                        "rss_end_mb": f"{rss_end:.1f}", "p50_ms": f"{percentile(valid, 50) * 1000:.1f}",
+                        "p99_ms": f"{percentile(valid, 99) * 1000:.1f}"})
 
 
 if __name__ == "__main__":

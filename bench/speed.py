@@ -4,60 +4,34 @@
     .venv/bin/python bench/speed.py --quick          # real data only, 1 repeat, fewer steps
     .venv/bin/python bench/speed.py --json bench/results/speed.json
 
-Configurations (both toolkits): vocabulary 8k/8k words, embedding 256, one LSTM layer of 512
-units each side, no dropout, Adam 1e-3, batches of 64 sentences.
-- std: unidirectional encoder, no attention (OpenNMT-py: rnn encoder, global_attention none).
-- att: bidirectional encoder (2 x 256), Luong "general" attention with input feeding
-  (OpenNMT-py: encoder_type brnn, global_attention general, input_feed 1).
-Data sets (bench/speed_data.py): real = ../shared/data/spa-eng (spa→eng, word level, <= 30
-tokens), synthetic = random ids, lengths 10–30. Both toolkits read the same tokenised TSVs.
+Two configurations (`std`: no attention; `att`: bidirectional encoder, Luong general attention,
+input feeding) on two data sets (`real` spa-eng, `synthetic`); each toolkit runs in a fresh
+process per (configuration, data set, repeat), order alternating, training `--steps` batches
+from scratch and then decoding the test sentences (bench/speed_ours.py, bench/speed_peer.py).
+bench/README.md has the sizes and what each figure counts. The last line is the worst ratio
+keras-seq2seq / OpenNMT-py over the configurations, our lowest share of the float32 matmul peak,
+then the shortlist's ratios:
 
-Each (configuration, data set, repeat) runs each toolkit in a fresh process, the order
-alternating, training for `--steps` batches from scratch and then decoding 1,000 test
-sentences with the model it just trained (bench/speed_ours.py, bench/speed_peer.py say exactly
-what they time). Figures are medians over the repeats:
-- train tok/s: steady-state real target tokens per second (words + end token, padding
-  excluded; batches compiling a new shape excluded; OpenNMT-py: its logged windows after the
-  first). "compile s" is keras-seq2seq's wall time beyond that steady rate.
-- useful GFLOP/s: train tok/s × useful FLOPs per target token (formula in bench/speed_data.py),
-  and its share of the float32 matmul peak (2048², numpy and JAX, the better median) measured
-  in this run, before and after the toolkits (the higher is used).
-- greedy / beam5 sent/s: 1,000 sentences, batches of 64, each sentence stopping at its own end
-  token, model load and compilation excluded; the mean output length (tokens, end token
-  excluded) is shown too, since a model that never stops decodes slower.
-- peak RSS: the high-water mark of each toolkit's process(es).
-- shortlist rows: keras-seq2seq decoding again with the vocabulary shortlist its training built
-  (`--shortlist 2048` words per batch; `search/shortlist.py`), against OpenNMT-py's only decoding;
-  BLEU of each of our decodings against the 1,000 references (sacrebleu) shows what it costs.
-The last line is machine-readable, the worst ratio keras-seq2seq / OpenNMT-py over the
-configurations and keras-seq2seq's lowest share of the matmul peak, then the shortlist's ratios:
-
-    speed: train=1.62x greedy=3.40x beam5=2.20x peak_share=0.63 greedy_shortlist=3.90x beam5_shortlist=2.60x
+    speed: train=…x greedy=…x beam5=…x peak_share=… greedy_shortlist=…x beam5_shortlist=…x
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import os
-import statistics
-import subprocess
+import random
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+from common import (DATA_DIR, HERE, argument_parser, busy_warning, last_line, median, pair_dir, print_table,
+                    ratio, read_columns, run_side, write_json)
 
-import speed_data  # noqa: E402
-
-DEFAULT_DATA = HERE.parent.parent / "shared" / "data"
 CONFIGS = {"std": False, "att": True}  # name -> attention (+ bidirectional encoder)
 TOOLKITS = ("ours", "peer")
 NAMES = {"ours": "keras-seq2seq", "peer": "OpenNMT-py 3.5.1"}
-# (label, key, format, higher is better): the rows shown per configuration.
+MAX_TOKENS = 30            # real training pairs longer than this on either side are dropped
+SYNTHETIC_LENGTHS = (10, 30)
+# (label, key, format): the rows shown per configuration.
 ROWS = [
     ("train target tok/s", "train_tokens_per_second", "{:,.0f}"),
     ("compile s", "compile_seconds", "{:.0f}"),
@@ -75,12 +49,15 @@ ROWS = [
     ("beam5 mean output tokens", "beam5_mean_length", "{:.1f}"),
     ("peak RSS MB", "peak_rss_mb", "{:,.0f}"),
 ]
+# Our shortlist figures are compared with the peer's only decoding (it has no shortlist).
+PEER_KEY = {"greedy_shortlist_sentences_per_second": "greedy_sentences_per_second",
+            "beam5_shortlist_sentences_per_second": "beam5_sentences_per_second",
+            "greedy_shortlist_bleu": "greedy_bleu", "beam5_shortlist_bleu": "beam5_bleu"}
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA, help="folder of <pair>/ splits")
+def parse_args(argv: list[str] | None):
+    parser = argument_parser(__doc__)
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR, help="folder of <pair>/ splits")
     parser.add_argument("--pair", default="spa-eng", help="real data: language pair folder (source = 2nd column)")
     parser.add_argument("--quick", action="store_true", help="real data only, 1 repeat, 200 steps")
     parser.add_argument("--repeats", type=int, help="runs per toolkit and configuration (default 3; quick 1)")
@@ -101,24 +78,75 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.steps = args.steps or (200 if args.quick else 300)
     args.datasets = (args.datasets or ("real" if args.quick else "real,synthetic")).split(",")
     args.configs = args.configs.split(",")
-    for name, chosen, allowed in (("--configs", args.configs, CONFIGS), ("--datasets", args.datasets,
-                                                                        ("real", "synthetic"))):
+    for name, chosen, allowed in (("--configs", args.configs, CONFIGS),
+                                  ("--datasets", args.datasets, ("real", "synthetic"))):
         if not chosen or any(c not in allowed for c in chosen):
             parser.error(f"{name} takes a comma-separated list of {', '.join(allowed)}")
     return args
+
+
+# ----------------------------------------------------------------------------- the data sets
+def real_pairs(folder: Path, test_sentences: int) -> dict[str, list[tuple[list[str], list[str]]]]:
+    """(source, target) token lists of a Tatoeba pair, split by keras-seq2seq's word tokeniser,
+    which leaves space-separated tokens as they are: both toolkits then see the same tokens."""
+    from keras_seq2seq.text.tokenizers import WordTokenizer
+
+    split = WordTokenizer().tokenize
+    train = [(split(source), split(english)) for english, source in read_columns(folder / "train.tsv")]
+    train = [(s, t) for s, t in train if 0 < len(s) <= MAX_TOKENS and 0 < len(t) <= MAX_TOKENS]
+    test = [(split(source), split(english)) for english, source in read_columns(folder / "test.tsv", test_sentences)]
+    return {"train": train, "test": test}
+
+
+def synthetic_pairs(train: int, test: int, vocab: int) -> dict[str, list[tuple[list[str], list[str]]]]:
+    """Random `s<id>`/`t<id>` words from `vocab - 4` per side (the whole vocabulary fits under the
+    cap), target as long as its source (a length a model can learn to stop at), fixed seed."""
+    rng = random.Random(1234)
+    words = vocab - 4  # <pad> <unk> <bos> <eos> (keras-seq2seq); <unk> <blank> <s> </s> (OpenNMT-py)
+
+    def pair():
+        length = rng.randint(*SYNTHETIC_LENGTHS)
+        return [f"s{rng.randrange(words)}" for _ in range(length)], [f"t{rng.randrange(words)}" for _ in range(length)]
+
+    return {"train": [pair() for _ in range(train)], "test": [pair() for _ in range(test)]}
+
+
+def write_data(folder: Path, splits: dict) -> dict:
+    """`folder/{train,test}.tsv` (space-joined tokens); the length statistics the FLOP count needs."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, pairs in splits.items():
+        (folder / f"{split}.tsv").write_text("".join(" ".join(s) + "\t" + " ".join(t) + "\n" for s, t in pairs),
+                                             encoding="utf-8")
+    train = splits["train"]
+    return {
+        "folder": str(folder), "train_pairs": len(train), "test_pairs": len(splits["test"]),
+        "source_tokens": sum(len(s) for s, _ in train),
+        "target_tokens": sum(len(t) + 1 for _, t in train),  # + <eos>
+        "source_x_target": sum(len(s) * (len(t) + 1) for s, t in train),
+        "max_target_tokens": max(len(t) + 1 for _, t in train),
+    }
+
+
+def flops_per_target_token(stats: dict, attention: bool, embedding: int, units: int, vocab: int) -> float:
+    """Useful training FLOPs per real target token: 3 x the forward products (multiply-add = 2),
+    padding never counted; the formula term by term is in bench/README.md."""
+    E, H, V = embedding, units, vocab
+    S, T, ST = stats["source_tokens"], stats["target_tokens"], stats["source_x_target"]
+    if attention:
+        forward = S * 8 * H * (E + H / 2) + T * (8 * H * (E + 2 * H) + 6 * H * H + 2 * H * V) + 4 * H * ST
+    else:
+        forward = S * 8 * H * (E + H) + T * (8 * H * (E + H) + 2 * H * V)
+    return 3 * forward / T
 
 
 def prepare_data(args) -> dict[str, dict]:
     """Write the TSVs both toolkits read; return each data set's length statistics."""
     stats = {}
     if "real" in args.datasets:
-        pair_dir = args.data_dir / args.pair
-        splits = speed_data.real_pairs(pair_dir, args.sentences)
-        stats["real"] = speed_data.prepare(args.work, "real", splits)
+        stats["real"] = write_data(args.work / "real", real_pairs(args.data_dir / args.pair, args.sentences))
     if "synthetic" in args.datasets:
-        train = max(25_600, args.steps * args.batch_size)
-        splits = speed_data.synthetic_pairs(train, args.sentences, args.vocab)
-        stats["synthetic"] = speed_data.prepare(args.work, "synthetic", splits)
+        splits = synthetic_pairs(max(25_600, args.steps * args.batch_size), args.sentences, args.vocab)
+        stats["synthetic"] = write_data(args.work / "synthetic", splits)
     for name, s in stats.items():
         print(f"speed: {name}: {s['train_pairs']:,} training pairs, {s['test_pairs']:,} test sentences, "
               f"mean target {s['target_tokens'] / s['train_pairs']:.1f} tokens (+<eos>) in {s['folder']}",
@@ -126,32 +154,12 @@ def prepare_data(args) -> dict[str, dict]:
     return stats
 
 
-def run_worker(command: list[str], label: str) -> dict | None:
-    """Run one measuring process; its JSON figures, or None (with its output's tail) if it failed."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "figures.json"
-        log = Path(tmp) / "log.txt"
-        started = time.monotonic()
-        with open(log, "w") as handle:
-            code = subprocess.run([*command, "--json", str(out)], stdout=handle, stderr=subprocess.STDOUT,
-                                  env={**os.environ, "KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "jax")}
-                                  ).returncode
-        if code != 0 or not out.is_file():
-            tail = "".join(log.read_text(errors="replace").splitlines(True)[-12:])
-            print(f"speed: {label} failed (exit {code}):\n{tail}", file=sys.stderr, flush=True)
-            return None
-        figures = json.loads(out.read_text())
-        figures["wall_seconds"] = round(time.monotonic() - started, 1)
-        return figures
-
-
-def worker_command(args, toolkit: str, config: str, dataset: str, peer_python: Path) -> list[str]:
+# ----------------------------------------------------------------------------- the runs
+def side_command(args, toolkit: str, config: str, dataset: str, peer_python: Path) -> list[str]:
     common = ["--data", str(args.work / dataset), "--steps", str(args.steps), "--batch-size",
               str(args.batch_size), "--vocab", str(args.vocab), "--embedding", str(args.embedding),
               "--units", str(args.units), "--sentences", str(args.sentences),
-              "--max-length", str(args.max_length[dataset])]
-    if CONFIGS[config]:
-        common.append("--attention")
+              "--max-length", str(args.max_length[dataset]), *(["--attention"] if CONFIGS[config] else [])]
     if toolkit == "ours":
         return [sys.executable, str(HERE / "speed_ours.py"), *common, "--shortlist", str(args.shortlist)]
     return [str(peer_python), str(HERE / "speed_peer.py"), *common,
@@ -159,7 +167,7 @@ def worker_command(args, toolkit: str, config: str, dataset: str, peer_python: P
 
 
 def matmul_peak() -> dict:
-    figures = run_worker([sys.executable, str(HERE / "speed_ours.py"), "--matmul"], "matmul peak")
+    figures = run_side([sys.executable, str(HERE / "speed_ours.py"), "--matmul"], "speed: matmul peak")
     if figures is None:
         raise SystemExit("speed: could not measure the matmul peak")
     print(f"speed: float32 matmul peak {figures['gflops']:.0f} GFLOP/s "
@@ -167,21 +175,15 @@ def matmul_peak() -> dict:
     return figures
 
 
-def median(runs: list[dict], key: str) -> float | None:
-    values = [r[key] for r in runs if r.get(key) is not None]
-    return statistics.median(values) if values else None
-
-
 def summarise(runs: dict, stats: dict, args, peak: float) -> dict:
     """Median figures per (config/dataset, toolkit), with useful GFLOP/s and peak share added."""
     summary = {}
     for combo, by_toolkit in runs.items():
         config, dataset = combo.split("/")
-        per_token = speed_data.flops_per_target_token(stats[dataset], CONFIGS[config], args.embedding,
-                                                      args.units, args.vocab)
+        per_token = flops_per_target_token(stats[dataset], CONFIGS[config], args.embedding, args.units, args.vocab)
         summary[combo] = {"flops_per_target_token": round(per_token)}
         for toolkit, results in by_toolkit.items():
-            medians = {key: median(results, key) for _, key, _ in ROWS if key not in ("useful_gflops", "peak_share")}
+            medians = {key: median(r.get(key) for r in results) for _, key, _ in ROWS}
             rate = medians["train_tokens_per_second"]
             medians["useful_gflops"] = rate * per_token / 1e9 if rate else None
             medians["peak_share"] = medians["useful_gflops"] / peak if rate else None
@@ -190,56 +192,47 @@ def summarise(runs: dict, stats: dict, args, peak: float) -> dict:
     return summary
 
 
-# Our shortlist figures are compared with the peer's only decoding (it has no shortlist).
-PEER_KEY = {"greedy_shortlist_sentences_per_second": "greedy_sentences_per_second",
-            "beam5_shortlist_sentences_per_second": "beam5_sentences_per_second",
-            "greedy_shortlist_bleu": "greedy_bleu", "beam5_shortlist_bleu": "beam5_bleu"}
+def combo_ratio(summary: dict, combo: str, key: str) -> float | None:
+    return ratio(summary[combo]["ours"].get(key), summary[combo]["peer"].get(PEER_KEY.get(key, key)))
 
 
-def ratio(summary: dict, combo: str, key: str) -> float | None:
-    ours, theirs = summary[combo]["ours"].get(key), summary[combo]["peer"].get(PEER_KEY.get(key, key))
-    return ours / theirs if ours is not None and theirs else None
-
-
-def print_table(summary: dict, peak: dict) -> None:
+def print_summary(summary: dict, peak: dict) -> None:
     print(f"\nfloat32 matmul peak: {peak['gflops']:.0f} GFLOP/s (best median of numpy/JAX 2048² matmul, "
-          f"before and after)\n")
-    print(f"| configuration / data | figure | {NAMES['ours']} | {NAMES['peer']} | ratio |")
-    print("|---|---|---|---|---|")
+          f"before and after)")
+    rows = []
     for combo, figures in summary.items():
         for label, key, fmt in ROWS:
-            shown = [fmt.format(figures[t][key]) if figures[t].get(key) is not None else "–" for t in TOOLKITS]
-            found = ratio(summary, combo, key)
-            print(f"| {combo} | {label} | {shown[0]} | {shown[1]} | "
-                  f"{f'{found:.2f}' if found is not None and key != 'compile_seconds' else ''} |")
+            found = combo_ratio(summary, combo, key)
+            rows.append([combo, label, *(fmt.format(figures[t][key]) if figures[t].get(key) is not None else "–"
+                                         for t in TOOLKITS),
+                         f"{found:.2f}" if found is not None and key != "compile_seconds" else ""])
+    print_table(["configuration / data", "figure", NAMES["ours"], NAMES["peer"], "ratio"], rows)
 
 
-def headline(summary: dict) -> str:
-    """The last line: worst ratios over the configurations, our lowest share of the peak."""
+def headline(summary: dict) -> dict:
+    """The last line's fields: worst ratios over the configurations, our lowest share of the peak."""
     def worst(values):
         values = [v for v in values if v is not None]
         return min(values) if values else None
 
-    parts = []
+    fields = {}
     for name, key in (("train", "train_tokens_per_second"), ("greedy", "greedy_sentences_per_second"),
                       ("beam5", "beam5_sentences_per_second")):
-        found = worst(ratio(summary, combo, key) for combo in summary)
-        parts.append(f"{name}={found:.2f}x" if found is not None else f"{name}=n/a")
+        found = worst(combo_ratio(summary, combo, key) for combo in summary)
+        fields[name] = f"{found:.2f}x" if found is not None else "n/a"
     share = worst(figures["ours"].get("peak_share") for figures in summary.values())
-    parts.append(f"peak_share={share:.2f}" if share is not None else "peak_share=n/a")
+    fields["peak_share"] = f"{share:.2f}" if share is not None else "n/a"
     for name in ("greedy", "beam5"):  # absent when run with --shortlist 0
-        found = worst(ratio(summary, combo, f"{name}_shortlist_sentences_per_second") for combo in summary)
+        found = worst(combo_ratio(summary, combo, f"{name}_shortlist_sentences_per_second") for combo in summary)
         if found is not None:
-            parts.append(f"{name}_shortlist={found:.2f}x")
-    return "speed: " + " ".join(parts)
+            fields[f"{name}_shortlist"] = f"{found:.2f}x"
+    return fields
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if "real" in args.datasets and not (args.data_dir / args.pair / "train.tsv").is_file():
-        print(f"speed: error: no {args.data_dir / args.pair / 'train.tsv'}; give --data-dir (a folder of "
-              f"<pair>/{{train,test}}.tsv splits) or run --datasets synthetic", file=sys.stderr)
-        return 2
+    if "real" in args.datasets:
+        pair_dir("speed", args.data_dir, args.pair)
     from opennmt_peer import ensure_venv
 
     try:
@@ -247,10 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as error:
         print(error, file=sys.stderr)
         return 2
-    load_before = os.getloadavg()[0]
-    if load_before > 1.0:
-        print(f"speed: warning: load average {load_before:.1f}; other work shares the cores, figures will "
-              "be low and noisy", flush=True)
+    load_before = busy_warning("speed")
     stats = prepare_data(args)
     # The same generation limit for both toolkits: keras-seq2seq's own rule from the training data.
     args.max_length = {name: int(math.ceil(s["max_target_tokens"] * 1.5)) + 2 for name, s in stats.items()}
@@ -259,11 +249,10 @@ def main(argv: list[str] | None = None) -> int:
     runs = {f"{c}/{d}": {t: [] for t in TOOLKITS} for c, d in combos}
     for repeat in range(args.repeats):
         for index, (config, dataset) in enumerate(combos):
-            order = TOOLKITS if (repeat + index) % 2 == 0 else TOOLKITS[::-1]
-            for toolkit in order:
-                label = f"{NAMES[toolkit]} {config}/{dataset} run {repeat + 1}/{args.repeats}"
-                print(f"speed: {label} ...", flush=True)
-                figures = run_worker(worker_command(args, toolkit, config, dataset, peer_python), label)
+            for toolkit in TOOLKITS if (repeat + index) % 2 == 0 else TOOLKITS[::-1]:
+                label = f"speed: {NAMES[toolkit]} {config}/{dataset} run {repeat + 1}/{args.repeats}"
+                print(f"{label} ...", flush=True)
+                figures = run_side(side_command(args, toolkit, config, dataset, peer_python), label)
                 if figures is not None:
                     runs[f"{config}/{dataset}"][toolkit].append(figures)
                     print(f"speed:   {figures['train_tokens_per_second']:,.0f} tok/s, greedy "
@@ -273,19 +262,16 @@ def main(argv: list[str] | None = None) -> int:
     peaks.append(matmul_peak())
     peak = max(peaks, key=lambda p: p["gflops"])
     summary = summarise(runs, stats, args, peak["gflops"])
-    print_table(summary, peak)
+    print_summary(summary, peak)
     load_after = os.getloadavg()[0]
     print(f"\nload average {load_before:.1f} before, {load_after:.1f} after; {args.repeats} repeat(s), "
           f"{args.steps} training steps per run")
-    line = headline(summary)
+    line = last_line("speed", headline(summary))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({
+        write_json(args.json, {
             "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
             "data": stats, "matmul_peaks": peaks, "runs": runs, "medians": summary,
-            "load_average": [load_before, load_after], "line": line,
-        }, indent=1) + "\n")
-    print(line)
+            "load_average": [load_before, load_after], "line": line})
     return 0
 
 

@@ -1,156 +1,110 @@
 """keras-seq2seq's side of bench/speed.py: one configuration, one process, figures as JSON.
 
-Run by bench/speed.py in the project venv, one fresh process per (configuration, data set,
-repeat), so that the peak RSS it reports (`resource.getrusage`) is this run's alone:
-
     python bench/speed_ours.py --data WORK/real --steps 300 --json out.json [--attention]
     python bench/speed_ours.py --matmul --json peak.json      # float32 matmul GFLOP/s
 
-Training goes through the library's own pipeline, `Translator.fit` (length-bucketed
-`TrainingBatches`, `Model.fit`, padded lengths in steps of 4 as the `tatoeba-*` presets use), for
-exactly `--steps` batches: one epoch over `steps x batch` training pairs (the vocabulary is built
-from the whole training file first). There is no step
-limit in `TrainSettings`, hence the one-epoch subset.
-
-Two training rates are recorded, both in real target tokens (words + `<eos>`, padding excluded)
-over the batches whose padded shape had been seen before (a new shape pays for compilation):
-- `train_tokens_per_second`: tokens over the time from one batch's end to the next batch's end,
-  so everything in the loop counts (batch assembly, callbacks, the step). The headline figure.
-- `meter_tokens_per_second`: the library's `Throughput` meter (translator.info["training"]),
-  which times each batch from its start callback to its end callback only.
-`compile_seconds` is the fit's wall time minus its steady batches' share at the steady rate.
-
-Decoding: the first 1,000 test sources, batches of 64, greedy and beam 5, each sentence stops at
-its own `<eos>`. One untimed pass compiles every padded shape; the second pass is timed (the
-tokenising of sources and detokenising of outputs included, as `translate` does).
+Started by bench/speed.py, one fresh process per run, so that the peak RSS it reports is this
+run's alone. Training is the library's own (`Translator.fit`: length-bucketed batches padded in
+steps of 4, as the tatoeba-* presets pad them) with vocabularies from the whole training file,
+stopped after `--steps` batches (`max_steps`), timed by an extra Keras callback; decoding is
+`Translator.generate_rows`, greedy and beam, with and without the shortlist. bench/README.md
+says what each figure counts.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import math
-import resource
 import statistics
 import sys
 import time
 from pathlib import Path
 
-import keras_seq2seq  # noqa: E402,F401  first: JAX by default, and the allocator settings (allocator.py)
+import keras_seq2seq  # noqa: F401  first: JAX by default, and the allocator settings (allocator.py)
+from common import peak_rss_mb, read_columns, side_arguments, timed, write_json
 from keras_seq2seq.config import preset
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, help="folder with train.tsv and test.tsv (source<TAB>target)")
-    parser.add_argument("--json", type=Path, required=True, help="write the figures here")
-    parser.add_argument("--steps", type=int, default=300, help="training batches")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--vocab", type=int, default=8000, help="vocabulary cap per side, reserved ids included")
-    parser.add_argument("--embedding", type=int, default=256)
-    parser.add_argument("--units", type=int, default=512)
-    parser.add_argument("--attention", action="store_true", help="brnn encoder + Luong general + input feeding")
-    parser.add_argument("--max-length", type=int, default=50, help="generation limit in tokens")
-    parser.add_argument("--sentences", type=int, default=1000, help="test sentences to decode")
-    parser.add_argument("--beam-size", type=int, default=5)
+def parse_args(argv: list[str] | None):
+    parser = side_arguments(__doc__)
     parser.add_argument("--shortlist", type=int, default=2048,
                         help="also decode with a vocabulary shortlist of this size (0: not)")
-    parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--length-step", type=int, default=preset("tatoeba-word").train.length_step,
-                        help="padded source lengths are multiples of this (targets: of half); default: "
-                             "the tatoeba-* presets' step, our best pipeline for real corpora")
+                        help="padded source lengths are multiples of this (targets: of half)")
     parser.add_argument("--matmul", action="store_true", help="only measure the float32 matmul peak")
     return parser.parse_args(argv)
 
 
-def read_tsv(path: Path) -> list[tuple[str, str]]:
-    with open(path, encoding="utf-8") as handle:
-        return [tuple(line.rstrip("\n").split("\t")[:2]) for line in handle if "\t" in line]
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
-
-
 def matmul_peak(size: int = 2048, repeats: int = 10) -> dict:
     """Median GFLOP/s of a float32 `size x size` matmul with numpy and with JAX (2·n³ FLOPs)."""
-    import numpy as np
     import jax
     import jax.numpy as jnp
+    import numpy as np
 
     rng = np.random.default_rng(0)
     a, b = (rng.standard_normal((size, size), dtype=np.float32) for _ in range(2))
-    flops = 2 * size**3
+    product, ja, jb = jax.jit(jnp.matmul), jnp.asarray(a), jnp.asarray(b)
     result = {}
-    product = jax.jit(jnp.matmul)
-    ja, jb = jnp.asarray(a), jnp.asarray(b)
     for name, run in (("numpy", lambda: a @ b), ("jax", lambda: product(ja, jb).block_until_ready())):
         run()
-        times = []
-        for _ in range(repeats):
-            started = time.perf_counter()
-            run()
-            times.append(time.perf_counter() - started)
-        result[f"{name}_gflops"] = round(flops / statistics.median(times) / 1e9, 1)
+        seconds = statistics.median(timed(run)[0] for _ in range(repeats))
+        result[f"{name}_gflops"] = round(2 * size**3 / seconds / 1e9, 1)
     result["gflops"] = max(result["numpy_gflops"], result["jax_gflops"])
     return result
 
 
-def make_meter_class():
-    """The library's Throughput meter, also noting when each batch ends (bench-side subclass)."""
-    from keras_seq2seq.callbacks import Throughput
+def batch_meter(batches):
+    """The library's `Throughput` meter (each batch from its start to its end), also timing each
+    batch from the previous one's end, so that everything in the loop counts (batch assembly,
+    callbacks, the step). Both count real target tokens of batches whose padded shape was seen
+    before (a new shape pays for compiling). `batches` is a copy of the ones `fit` trains on,
+    whose order is a pure function of (seed, epoch)."""
+    from keras_seq2seq.training.callbacks import Throughput
 
     class EndToEndThroughput(Throughput):
         def on_train_begin(self, logs=None):
-            self.end_to_end_tokens = 0
-            self.end_to_end_seconds = 0.0
-            self._last_end = None
+            self.end_to_end_tokens, self.end_to_end_seconds, self.all_tokens, self.batches_run = 0, 0.0, 0, 0
+            self._began, self._last_end = time.perf_counter(), None
 
         def on_epoch_begin(self, epoch, logs=None):
+            if epoch != self.batches.epoch:
+                self.batches.start_epoch(epoch)
             self._last_end = None  # the gap over an epoch boundary is not a batch
 
         def on_train_batch_end(self, batch, logs=None):
             now = time.perf_counter()
-            shape = self.batches.padded_shape(batch)
-            if shape in self.shapes_seen and self._last_end is not None:
-                self.end_to_end_tokens += self.batches.batch_target_tokens(batch)
+            tokens = self.batches.batch_target_tokens(batch)
+            if self.batches.padded_shape(batch) in self.shapes_seen and self._last_end is not None:
+                self.end_to_end_tokens += tokens
                 self.end_to_end_seconds += now - self._last_end
+            self.all_tokens, self.batches_run = self.all_tokens + tokens, self.batches_run + 1
             super().on_train_batch_end(batch, logs)
             self._last_end = time.perf_counter()
 
-    return EndToEndThroughput
+        def on_train_end(self, logs=None):
+            self.loop_seconds = time.perf_counter() - self._began
+
+    return EndToEndThroughput(batches)
 
 
 def train(args, pairs: list[tuple[str, str]]) -> tuple[object, dict]:
-    """Build the vocabularies from all `pairs`, then fit exactly `--steps` batches."""
-    from keras_seq2seq import Translator, training
+    """Vocabularies from all `pairs`, then exactly `--steps` batches."""
+    from keras_seq2seq import Translator
+    from keras_seq2seq.data.training_data import training_data
 
-    meters = []
-    meter_class = make_meter_class()
-
-    def meter_factory(batches):  # training.fit makes the meter; we keep a handle on it
-        meters.append(meter_class(batches))
-        return meters[-1]
-
-    training.Throughput = meter_factory
     translator = Translator.create(
         pairs, max_vocab=args.vocab, min_freq=1, embedding_dim=args.embedding, units=args.units,
         num_layers=1, dropout=0.0, attention="luong-general" if args.attention else "none",
-        bidirectional=args.attention, batch_size=args.batch_size, epochs=1, patience=0,
+        bidirectional=args.attention, batch_size=args.batch_size, epochs=args.steps, patience=0,
         learning_rate=1e-3, seed=args.seed, length_step=args.length_step, max_output_len=args.max_length)
-    wanted = args.steps * args.batch_size
-    subset = (pairs * math.ceil(wanted / len(pairs)))[:wanted]
-    record = translator.fit(subset, dev=None, verbose=0)
-    meter = meters[-1]
+    meter = batch_meter(training_data(pairs).plan(translator.bundle.encode_pair, translator.settings).batches)
+    record = translator.fit(pairs, verbose=0, callbacks=[meter], max_steps=args.steps)
     steady = meter.end_to_end_tokens / meter.end_to_end_seconds if meter.end_to_end_seconds else 0.0
-    total_tokens = int(meter.batches.target_lengths.sum())
     return translator, {
         "train_tokens_per_second": round(steady, 1),
         "meter_tokens_per_second": record["target_tokens_per_second"],
         "train_seconds": record["seconds"],
-        "compile_seconds": round(max(0.0, record["seconds"] - total_tokens / steady), 1) if steady else None,
-        "steps": len(meter.batches),
-        "train_target_tokens": total_tokens,
+        "compile_seconds": round(max(0.0, meter.loop_seconds - meter.all_tokens / steady), 1) if steady else None,
+        "steps": meter.batches_run,
+        "train_target_tokens": meter.all_tokens,
         "steady_target_tokens": meter.end_to_end_tokens,
         "padded_shapes": len(meter.shapes_seen),
         "final_loss": round(record["history"]["loss"][-1], 3),
@@ -158,16 +112,14 @@ def train(args, pairs: list[tuple[str, str]]) -> tuple[object, dict]:
     }
 
 
-def decode_pass(translator, sources: list[str], beam_size: int,
-                batch_size: int) -> tuple[float, list[int], list[str]]:
+def decode_pass(translator, sources: list[str], options, batch_size: int) -> tuple[float, list[int], list[str]]:
     """Seconds to turn `sources` into output strings, each output's length in tokens (no <eos>),
     and the outputs."""
     from keras_seq2seq.text.vocabulary import EOS_ID, PAD_ID
 
-    generator = translator.generator(beam_size)
     lengths, outputs = [0] * len(sources), [""] * len(sources)
     started = time.perf_counter()
-    for i, (ids, _scores) in translator.generate_rows(sources, generator, batch_size):
+    for i, (ids, _scores) in translator.generate_rows(sources, options, batch_size):
         best = ids[0].tolist()
         outputs[i] = translator.decode_target(best)
         ended = best.index(EOS_ID) if EOS_ID in best else len(best)
@@ -177,20 +129,21 @@ def decode_pass(translator, sources: list[str], beam_size: int,
 
 def decode(args, translator, test: list[tuple[str, str]]) -> dict:
     """Greedy and beam decoding with the whole vocabulary, then (with `--shortlist`) with the
-    shortlist that training built: its speed, and its BLEU against the references next to the
-    whole vocabulary's (sacrebleu, as `bench/quality.py` scores)."""
+    shortlist that training built: speed, and BLEU against the references (sacrebleu, as
+    bench/quality.py scores). One untimed pass compiles every shape; the second is timed."""
     import sacrebleu
 
-    sources = [source for source, _ in test[: args.sentences]]
-    references = [target for _, target in test[: args.sentences]]
+    from keras_seq2seq.search.options import SearchOptions
+
+    sources, references = [s for s, _ in test[: args.sentences]], [t for _, t in test[: args.sentences]]
     figures = {"decode_sentences": len(sources)}
     for size in (0, args.shortlist) if args.shortlist else (0,):
         translator.use_shortlist(size)
-        suffix = "_shortlist" if size else ""
         for label, beam in (("greedy", 1), (f"beam{args.beam_size}", args.beam_size)):
-            first, _, _ = decode_pass(translator, sources, beam, args.batch_size)  # compiles each shape
-            seconds, lengths, outputs = decode_pass(translator, sources, beam, args.batch_size)
-            name = label + suffix
+            options = SearchOptions(beam_size=beam)
+            first, _, _ = decode_pass(translator, sources, options, args.batch_size)
+            seconds, lengths, outputs = decode_pass(translator, sources, options, args.batch_size)
+            name = label + ("_shortlist" if size else "")
             figures[f"{name}_sentences_per_second"] = round(len(sources) / seconds, 1)
             figures[f"{name}_compile_seconds"] = round(max(0.0, first - seconds), 1)
             figures[f"{name}_mean_length"] = round(statistics.mean(lengths), 2)
@@ -207,13 +160,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         import keras
 
-        train_pairs = read_tsv(args.data / "train.tsv")
-        test_pairs = read_tsv(args.data / "test.tsv")
-        translator, figures = train(args, train_pairs)
-        figures.update(decode(args, translator, test_pairs))
+        translator, figures = train(args, read_columns(args.data / "train.tsv"))
+        figures.update(decode(args, translator, read_columns(args.data / "test.tsv")))
         figures["backend"] = keras.backend.backend()
-    figures["peak_rss_mb"] = round(peak_rss_mb(), 1)
-    args.json.write_text(json.dumps(figures, indent=1) + "\n")
+    write_json(args.json, {**figures, "peak_rss_mb": round(peak_rss_mb(), 1)})
     return 0
 
 

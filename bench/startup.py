@@ -4,20 +4,15 @@
     .venv/bin/python bench/startup.py --model runs/x   # another saved model as well
     .venv/bin/python bench/startup.py --runs 5
 
-Each run starts a fresh `python -m keras_seq2seq.cli translate --model DIR` (so imports, model
-loading and compiling are all counted), writes one sentence to its stdin and times the moment its
-first output line arrives. Greedy and `--beam-size 5`, the median of `--runs` runs each. The
-machine may be shared with other work: the figures are medians, and say so.
-
-Each row is timed twice: cold (compile cache off: what a first start costs) and warm (with
-the `seq2seq` compile cache filled by one earlier start, as every later start finds it).
-The last line is machine-readable: `startup: first_sentence_s=<worst warm median>
-cold_s=<worst cold median> (goal 5.0)`.
+Each run starts a fresh `python -m keras_seq2seq.cli translate --model DIR` (imports, loading and
+compiling all count), writes one sentence to its stdin and times its first output line: greedy
+and beam 5, cold (compile cache off) and warm (the cache filled by one earlier start), the median
+of `--runs` runs each. Last line: `startup: first_sentence_s=<worst warm median> cold_s=<worst
+cold median> (goal 5.0)`.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import subprocess
@@ -26,8 +21,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-REAL_MODEL = ROOT / "runs" / "quality-side-10"  # spa-eng, brnn 2x256 + attention (from bench/quality.py)
+from common import argument_parser, last_line, train_dates_model
+
+# spa-eng, brnn 2x256 + attention, as bench/quality.py trains it, timed too when present
+REAL_MODEL = Path(__file__).resolve().parents[1] / "runs" / "quality-side-10"
 GOAL_SECONDS = 5.0  # issue 4: the first sentence answered within 5 s
 SENTENCES = {"dates": "July 4, 1976", "spa-eng": "Tom no sabe dónde vive María."}
 
@@ -58,24 +55,14 @@ def time_first_line(model: Path, sentence: str, beam_size: int, cache: Path | No
     return seconds
 
 
-def train_dates_model(directory: Path) -> Path:
-    """A small dates model, trained in seconds in a separate process (imports not counted)."""
-    script = ("from keras_seq2seq import Translator, task_splits\n"
-              f"Translator.train(task_splits('dates', train=2000)['train'], preset='dates', epochs=1,"
-              f" verbose=0, out_dir={str(directory)!r})\n")
-    subprocess.run([sys.executable, "-c", script], check=True)
-    return directory
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argument_parser(__doc__)
     parser.add_argument("--model", action="append", type=Path, default=[],
                         help="a saved model directory to time as well (repeatable)")
     parser.add_argument("--runs", type=int, default=3, help="fresh processes per row (median reported)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as temp:
-        models = [("dates", train_dates_model(Path(temp) / "dates"), SENTENCES["dates"])]
+        models = [("dates", train_dates_model(Path(temp) / "dates", pairs=2000, epochs=1), SENTENCES["dates"])]
         if REAL_MODEL.is_dir():
             models.append(("spa-eng", REAL_MODEL, SENTENCES["spa-eng"]))
         models += [(path.name, path, SENTENCES["spa-eng"]) for path in args.model]
@@ -96,7 +83,8 @@ def main() -> int:
                     search = "greedy" if beam == 1 else f"beam {beam}"
                     print(f"{name:<28} {search:<8} {label:<6} {median:>7.2f} "
                           f"{' '.join(f'{t:.2f}' for t in times):>24}", flush=True)
-    print(f"startup: first_sentence_s={worst['warm']:.2f} cold_s={worst['cold']:.2f} (goal {GOAL_SECONDS})")
+    last_line("startup", {"first_sentence_s": f"{worst['warm']:.2f}", "cold_s": f"{worst['cold']:.2f}"},
+              suffix=f" (goal {GOAL_SECONDS})")
     return 0
 
 

@@ -64,7 +64,7 @@ class ModelSettings:
     param_init: float = 0.0            # > 0: every weight starts uniform in ±param_init (OpenNMT's
                                        # scheme); 0: Keras' per-layer initialisers (Glorot, ...)
     precision: str = "float32"         # one of PRECISIONS; mixed ones pay off on GPUs/TPUs, not
-                                       # on CPUs without bf16 matrix units (bench/precision.py)
+                                       # on CPUs without bf16 matrix units (docs/performance.md)
 
     def __post_init__(self):
         if self.cell not in CELLS:

@@ -6,7 +6,6 @@ be a 5xx or an unexpected status, and every stalled connection must be cut off i
 valid requests go on being answered.
 """
 
-import argparse
 import asyncio
 import os
 import socket
@@ -52,7 +51,7 @@ def served(model_dir):
         time.sleep(0.05)
     assert server.started, "the server did not start"
     url = f"http://127.0.0.1:{port}"
-    serve_chaos.warm_up(url, {0: sentences[:1]}, 4, argparse.Namespace(max_batch=4, beam_size=1))
+    serve_chaos.warm_up(url, {0: sentences[:1]}, 4, max_batch=4)
     yield url, expected
     server.should_exit = True
     thread.join(30)

@@ -2,7 +2,7 @@
 
 XLA's CPU argmax and top-k reduce (value, index) pairs, which do not vectorise: over the
 logits of a beam-5 step (320 rows x 9,921 words) `ops.argmax` took about ten times as long as
-`ops.max` (`bench/decode_ops.py` prints the figures). Searching first for the maximum and then for
+`ops.max` (docs/performance.md). Searching first for the maximum and then for
 the smallest index holding it is two plain reductions and gives the same answer, ties included.
 Beam search ranks `k` words per hypothesis before it ranks hypotheses, so that top-k never runs
 over a `k x vocab` row, and finds each hypothesis's `k` words among its best blocks of the
