@@ -242,7 +242,7 @@ PRESETS: dict[str, dict] = {
         "model": {"embedding_dim": 256, "units": 256, "num_layers": 2, "dropout": 0.3,
                   "attention": "luong-general", "bidirectional": True, "scaled_attention": True,
                   "param_init": 0.1},
-        "train": {"epochs": 30, "batch_size": 128, "learning_rate": 2e-3, "patience": 3,
+        "train": {"epochs": 30, "batch_size": 128, "learning_rate": 3e-3, "patience": 3,
                   "max_source_len": 100, "max_target_len": 50, "length_step": 4, "select_on": "loss"},
     },
 }
