@@ -55,6 +55,7 @@ class ServedModel:
             # (null for a model trained without a dev set).
             "dev_bleu": checkpoint.get("val_bleu"),
             "dev_chrf": checkpoint.get("val_chrf"),
+            "dev_loss": checkpoint.get("val_loss"),  # models selected on dev loss (dialogue)
             "trained_epochs": training.get("epochs"),
             # A dialogue model answers POST /v1/reply with the last `context_turns` turns as its input.
             "dialogue": {"context_turns": self.context_turns} if self.context_turns else None,

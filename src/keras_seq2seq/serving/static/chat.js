@@ -10,7 +10,8 @@ function showChat(model) {
   document.body.classList.toggle("chatting", chatting);
   $("chat").hidden = !chatting;
   if (chatting) {
-    $("chat-info").textContent = `The model reads the last ${model.dialogue.context_turns} turns.`;
+    const perplexity = model.dev_loss == null ? "" : `; dev perplexity ${Math.exp(model.dev_loss).toFixed(1)}`;
+    $("chat-info").textContent = `The model reads the last ${model.dialogue.context_turns} turns${perplexity}.`;
     $("message").focus();
   }
 }
