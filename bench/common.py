@@ -25,6 +25,17 @@ HERE = Path(__file__).resolve().parent
 DATA_DIR = HERE.parent.parent / "shared" / "data"
 
 
+# ----------------------------------------------------------------------------- the process
+def as_the_command_does() -> None:
+    """For a benchmark that uses the library in its own process: what the `seq2seq` command does
+    for its process before anything imports Keras (importing keras_seq2seq does neither): JAX
+    unless KERAS_BACKEND says otherwise, and malloc keeping freed memory (keras_seq2seq/allocator.py)."""
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    from keras_seq2seq.allocator import keep_freed_memory
+
+    keep_freed_memory()
+
+
 # ----------------------------------------------------------------------------- arguments, data
 def argument_parser(doc: str) -> argparse.ArgumentParser:
     """A script's parser, described by the first paragraph of its docstring."""
@@ -43,8 +54,8 @@ def side_arguments(doc: str) -> argparse.ArgumentParser:
     parser.add_argument("--data", type=Path, help="folder with train.tsv and test.tsv (source<TAB>target)")
     parser.add_argument("--json", type=Path, required=True, help="write the figures here")
     parser.add_argument("--attention", action="store_true", help="brnn encoder + Luong general + input feeding")
-    for name, default in (("steps", 300), ("batch-size", 64), ("vocab", 8000), ("embedding", 256), ("units", 512),
-                          ("max-length", 50), ("sentences", 1000), ("beam-size", 5), ("seed", 1)):
+    for name, default in (("steps", 300), ("batch-size", 64), ("batch-tokens", 0), ("vocab", 8000), ("embedding", 256),
+                          ("units", 512), ("max-length", 50), ("sentences", 1000), ("beam-size", 5), ("seed", 1)):
         parser.add_argument(f"--{name}", type=int, default=default)
     return parser
 

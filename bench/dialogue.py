@@ -5,7 +5,8 @@
     python bench/dialogue.py --model runs/dialogue --reverse-model runs/dialogue-reverse   # decode only
 
 Reads DailyDialog's own splits (`../shared/data/dailydialog/{train,dev,test}.txt`, one
-conversation a line, turns ended by `__eou__`; `--data-dir` elsewhere) and makes context -> reply
+conversation a line, turns ended by `__eou__`; `--data-dir` names the folder that holds
+`dailydialog/`, or that folder itself) and makes context -> reply
 pairs as `seq2seq prepare-dialogue --context-turns 3` does: one pair per reply after a
 conversation's first turn. Both sides get the same pairs and the same tokens (our word tokeniser's,
 joined by spaces for OpenNMT-py), training pairs over 100 context or 50 reply tokens left out.
@@ -39,7 +40,8 @@ import time
 from datetime import date
 from pathlib import Path
 
-from common import DATA_DIR, HERE, argument_parser, busy_warning, last_line, print_table, run_side, write_json
+from common import (DATA_DIR, HERE, argument_parser, as_the_command_does, busy_warning, last_line, print_table,
+                    run_side, write_json)
 
 CONTEXT_TURNS = 3           # turns in a context, as `prepare-dialogue --context-turns 3`
 MAX_SOURCE, MAX_TARGET = 100, 50  # the preset's training length limits, applied to the peer's data too
@@ -58,8 +60,9 @@ PEER_SETTINGS = {
 
 def main() -> int:
     parser = argument_parser(__doc__)
-    parser.add_argument("--data-dir", type=Path, default=DATA_DIR / "dailydialog",
-                        help="folder with DailyDialog's train.txt, dev.txt and test.txt")
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR,
+                        help="folder of dailydialog/{train,dev,test}.txt as the other benchmarks take it "
+                             "(or the dailydialog folder itself)")
     parser.add_argument("--minutes", type=float, default=30.0, help="training budget of each side")
     parser.add_argument("--reverse-share", type=float, default=0.25,
                         help="share of our budget that trains the reverse (MMI) model")
@@ -80,6 +83,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.model and not args.reverse_model:
         parser.error("--model needs --reverse-model (the MMI settings use it)")
+    as_the_command_does()
 
     from keras_seq2seq.text.tokenizers import WordTokenizer
 
@@ -98,10 +102,11 @@ def read_splits(args) -> dict:
     from keras_seq2seq.data.dialogue import dialogue_pairs, read_conversations
 
     data = {}
+    folder = args.data_dir / "dailydialog" if (args.data_dir / "dailydialog").is_dir() else args.data_dir
     for split in ("train", "dev", "test"):
-        path = args.data_dir / f"{split}.txt"
+        path = folder / f"{split}.txt"
         if not path.is_file():
-            print(f"dialogue: {path} not found; give --data-dir (DailyDialog's train/dev/test.txt)", file=sys.stderr)
+            print(f"dialogue: {path} not found; give --data-dir (a folder holding dailydialog/, or DailyDialog's train/dev/test.txt)", file=sys.stderr)
             raise SystemExit(2)
         conversations = read_conversations(path, format="dailydialog")
         if split == "train" and args.train_limit:
@@ -280,7 +285,7 @@ def report(args, data: dict, ours: dict, peer: dict | None) -> None:
     trained = f"{ours['minutes']['forward']:.1f} + {ours['minutes']['reverse']:.1f} (reverse)"
     rows.append(["training minutes", trained, *([trained] if ours["unguarded"] else []),
                  *([f"{peer['trained']['minutes']:.1f}"] if peer else [])])
-    print(f"\ntest: {len(data['test']):,} DailyDialog contexts; BLEU {ours['test']['bleu_signature']}; "
+    print(f"\ntest: {len(data['test']):,} DailyDialog contexts; BLEU {ours['test']['signatures']['bleu']}; "
           f"epochs trained (ours): {ours['epochs']}")
     print_table(["", *(side["name"] for side in columns)], rows)
     examples = write_examples(args, data, ours, peer)

@@ -20,7 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-from common import HERE, add_pair_arguments, argument_parser, last_line, pair_dir, print_table, ratio, run_side
+from common import (HERE, add_pair_arguments, argument_parser, as_the_command_does, last_line, pair_dir, print_table,
+                    ratio, run_side)
 
 
 def main() -> int:
@@ -41,6 +42,7 @@ def main() -> int:
     parser.add_argument("--peer", action=argparse.BooleanOptionalAction, default=False,
                         help="also train and score OpenNMT-py 3.5.1 for the same minutes (bench/opennmt_peer.py)")
     args = parser.parse_args()
+    as_the_command_does()
 
     from keras_seq2seq import Translator, read_corpus
     from keras_seq2seq.config import resolve

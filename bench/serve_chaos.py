@@ -30,8 +30,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common import (Server, argument_parser, decode_shapes, last_line, load_sentences, percentile, read_reply,
-                    train_dates_model, warm_up)
+from common import (Server, argument_parser, as_the_command_does, decode_shapes, last_line, load_sentences,
+                    percentile, read_reply, train_dates_model, warm_up)
 
 SLOW_CLIENT_EVERY = 8     # clients 0, 8, 16, … are slow ones
 FAST_KINDS = {            # kind: weight in the fast clients' mix
@@ -65,6 +65,7 @@ def main() -> int:
     parser.add_argument("--delay-ms", type=float, default=2.0, help="server --max-batch-delay-ms")
     parser.add_argument("--seed", type=int, default=0, help="seed of the clients' choices")
     args = parser.parse_args()
+    as_the_command_does()
 
     with tempfile.TemporaryDirectory(prefix="serve-chaos-") as scratch:
         model = args.model or train_dates_model(Path(scratch) / "model", epochs=2, units=64, embedding_dim=32,

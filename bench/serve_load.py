@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
-from common import Server, argument_parser, decode_shapes, last_line, load_sentences, percentile, read_reply, warm_up
+from common import (Server, argument_parser, as_the_command_does, decode_shapes, last_line, load_sentences, percentile,
+                    read_reply, warm_up)
 
-os.environ.setdefault("KERAS_BACKEND", "jax")
 
 
 def main() -> int:
@@ -42,6 +41,7 @@ def main() -> int:
                         help="comma-separated server --max-batch-delay-ms values to measure; the "
                              "speed-up is that of the first")
     args = parser.parse_args()
+    as_the_command_does()
     clients = [int(c) for c in args.clients.split(",")]
 
     sentences = load_sentences(args.model, args.data, args.source_lang)

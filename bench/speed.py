@@ -3,6 +3,7 @@
     .venv/bin/python bench/speed.py                  # 2 configurations x 2 data sets, 3 repeats
     .venv/bin/python bench/speed.py --quick          # real data only, 1 repeat, fewer steps
     .venv/bin/python bench/speed.py --json bench/results/speed.json
+    .venv/bin/python bench/speed.py --datasets real --batch-tokens 2048   # also both with token batches
 
 Two configurations (`std`: no attention; `att`: bidirectional encoder, Luong general attention,
 input feeding) on two data sets (`real` spa-eng, `synthetic`); each toolkit runs in a fresh
@@ -10,9 +11,12 @@ process per (configuration, data set, repeat), order alternating, training `--st
 from scratch and then decoding the test sentences (bench/speed_ours.py, bench/speed_peer.py).
 bench/README.md has the sizes and what each figure counts. The last line is the worst ratio
 keras-seq2seq / OpenNMT-py over the configurations, our lowest share of the float32 matmul peak,
-then the shortlist's ratios:
+then the shortlist's ratios; with `--batch-tokens N` (each toolkit also trained on batches of about
+N target tokens, OpenNMT-py with its own `batch_type tokens`), the worst ratio with token batches
+on both sides and the worst gain of our token batches over our sentence batches:
 
     speed: train=…x greedy=…x beam5=…x peak_share=… greedy_shortlist=…x beam5_shortlist=…x
+           train_tokens=…x token_gain=…x   (one line)
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ SYNTHETIC_LENGTHS = (10, 30)
 # (label, key, format): the rows shown per configuration.
 ROWS = [
     ("train target tok/s", "train_tokens_per_second", "{:,.0f}"),
+    ("target tokens per batch", "target_tokens_per_batch", "{:,.0f}"),
+    ("target padding share", "padding_share", "{:.3f}"),
     ("compile s", "compile_seconds", "{:.0f}"),
     ("useful GFLOP/s", "useful_gflops", "{:.1f}"),
     ("share of matmul peak", "peak_share", "{:.2f}"),
@@ -69,6 +75,8 @@ def parse_args(argv: list[str] | None):
     parser.add_argument("--embedding", type=int, default=256)
     parser.add_argument("--units", type=int, default=512)
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-tokens", type=int, default=0,
+                        help="also train both toolkits on batches of about N target tokens (0: not)")
     parser.add_argument("--shortlist", type=int, default=2048,
                         help="keras-seq2seq also decodes with a vocabulary shortlist of this size (0: not)")
     parser.add_argument("--work", type=Path, default=HERE / "results" / "speed", help="data and runs go here")
@@ -155,15 +163,16 @@ def prepare_data(args) -> dict[str, dict]:
 
 
 # ----------------------------------------------------------------------------- the runs
-def side_command(args, toolkit: str, config: str, dataset: str, peer_python: Path) -> list[str]:
+def side_command(args, toolkit: str, config: str, dataset: str, batching: str, peer_python: Path) -> list[str]:
     common = ["--data", str(args.work / dataset), "--steps", str(args.steps), "--batch-size",
-              str(args.batch_size), "--vocab", str(args.vocab), "--embedding", str(args.embedding),
+              str(args.batch_size), "--batch-tokens", str(args.batch_tokens if batching == "tokens" else 0),
+              "--vocab", str(args.vocab), "--embedding", str(args.embedding),
               "--units", str(args.units), "--sentences", str(args.sentences),
               "--max-length", str(args.max_length[dataset]), *(["--attention"] if CONFIGS[config] else [])]
     if toolkit == "ours":
         return [sys.executable, str(HERE / "speed_ours.py"), *common, "--shortlist", str(args.shortlist)]
     return [str(peer_python), str(HERE / "speed_peer.py"), *common,
-            "--run", str(args.work / "runs" / f"{config}-{dataset}-opennmt")]
+            "--run", str(args.work / "runs" / f"{config}-{dataset}-{batching}-opennmt")]
 
 
 def matmul_peak() -> dict:
@@ -179,7 +188,7 @@ def summarise(runs: dict, stats: dict, args, peak: float) -> dict:
     """Median figures per (config/dataset, toolkit), with useful GFLOP/s and peak share added."""
     summary = {}
     for combo, by_toolkit in runs.items():
-        config, dataset = combo.split("/")
+        config, dataset = combo.split("/")[:2]
         per_token = flops_per_target_token(stats[dataset], CONFIGS[config], args.embedding, args.units, args.vocab)
         summary[combo] = {"flops_per_target_token": round(per_token)}
         for toolkit, results in by_toolkit.items():
@@ -216,17 +225,46 @@ def headline(summary: dict) -> dict:
         return min(values) if values else None
 
     fields = {}
+    sentences = [combo for combo in summary if not combo.endswith("/tokens")]
     for name, key in (("train", "train_tokens_per_second"), ("greedy", "greedy_sentences_per_second"),
                       ("beam5", "beam5_sentences_per_second")):
-        found = worst(combo_ratio(summary, combo, key) for combo in summary)
+        found = worst(combo_ratio(summary, combo, key) for combo in sentences)
         fields[name] = f"{found:.2f}x" if found is not None else "n/a"
-    share = worst(figures["ours"].get("peak_share") for figures in summary.values())
+    share = worst(summary[combo]["ours"].get("peak_share") for combo in sentences)
     fields["peak_share"] = f"{share:.2f}" if share is not None else "n/a"
     for name in ("greedy", "beam5"):  # absent when run with --shortlist 0
         found = worst(combo_ratio(summary, combo, f"{name}_shortlist_sentences_per_second") for combo in summary)
         if found is not None:
             fields[f"{name}_shortlist"] = f"{found:.2f}x"
+    tokens = [combo for combo in summary if combo.endswith("/tokens")]
+    if tokens:
+        found = worst(combo_ratio(summary, combo, "train_tokens_per_second") for combo in tokens)
+        fields["train_tokens"] = f"{found:.2f}x" if found is not None else "n/a"
+        gain = worst(ratio(summary[combo]["ours"].get("train_tokens_per_second"),
+                           summary[combo.removesuffix("/tokens")]["ours"].get("train_tokens_per_second"))
+                     for combo in tokens)
+        fields["token_gain"] = f"{gain:.2f}x" if gain is not None else "n/a"
     return fields
+
+
+def print_batchings(summary: dict) -> None:
+    """Each toolkit's token batches against its sentence batches: speed and padding."""
+    rows = []
+    for combo in (c for c in summary if c.endswith("/tokens")):
+        plain = combo.removesuffix("/tokens")
+        for toolkit in TOOLKITS:
+            tokens, sentences = summary[combo][toolkit], summary[plain][toolkit]
+            gain = ratio(tokens.get("train_tokens_per_second"), sentences.get("train_tokens_per_second"))
+            rows.append([plain, NAMES[toolkit],
+                         *(f"{f['train_tokens_per_second']:,.0f}" if f.get("train_tokens_per_second") else "–"
+                           for f in (sentences, tokens)),
+                         f"{gain:.2f}" if gain else "–",
+                         *(f"{f['padding_share']:.3f}" if f.get("padding_share") is not None else "–"
+                           for f in (sentences, tokens))])
+    if rows:
+        print("\ntoken batches against sentence batches (train target tok/s; target padding share)")
+        print_table(["configuration / data", "toolkit", "sentences", "tokens", "gain", "padding, sentences",
+                     "padding, tokens"], rows)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -245,16 +283,19 @@ def main(argv: list[str] | None = None) -> int:
     # The same generation limit for both toolkits: keras-seq2seq's own rule from the training data.
     args.max_length = {name: int(math.ceil(s["max_target_tokens"] * 1.5)) + 2 for name, s in stats.items()}
     peaks = [matmul_peak()]
-    combos = [(c, d) for d in args.datasets for c in args.configs]
-    runs = {f"{c}/{d}": {t: [] for t in TOOLKITS} for c, d in combos}
+    batchings = ("sentences", "tokens") if args.batch_tokens else ("sentences",)
+    combos = [(c, d, b) for d in args.datasets for c in args.configs for b in batchings]
+    name = {combo: "/".join(combo[:2]) + ("/tokens" if combo[2] == "tokens" else "") for combo in combos}
+    runs = {name[combo]: {t: [] for t in TOOLKITS} for combo in combos}
     for repeat in range(args.repeats):
-        for index, (config, dataset) in enumerate(combos):
+        for index, combo in enumerate(combos):
+            config, dataset, batching = combo
             for toolkit in TOOLKITS if (repeat + index) % 2 == 0 else TOOLKITS[::-1]:
-                label = f"speed: {NAMES[toolkit]} {config}/{dataset} run {repeat + 1}/{args.repeats}"
+                label = f"speed: {NAMES[toolkit]} {name[combo]} run {repeat + 1}/{args.repeats}"
                 print(f"{label} ...", flush=True)
-                figures = run_side(side_command(args, toolkit, config, dataset, peer_python), label)
+                figures = run_side(side_command(args, toolkit, config, dataset, batching, peer_python), label)
                 if figures is not None:
-                    runs[f"{config}/{dataset}"][toolkit].append(figures)
+                    runs[name[combo]][toolkit].append(figures)
                     print(f"speed:   {figures['train_tokens_per_second']:,.0f} tok/s, greedy "
                           f"{figures['greedy_sentences_per_second']:,.0f} sent/s, beam5 "
                           f"{figures['beam5_sentences_per_second']:,.0f} sent/s, "
@@ -263,6 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     peak = max(peaks, key=lambda p: p["gflops"])
     summary = summarise(runs, stats, args, peak["gflops"])
     print_summary(summary, peak)
+    print_batchings(summary)
     load_after = os.getloadavg()[0]
     print(f"\nload average {load_before:.1f} before, {load_after:.1f} after; {args.repeats} repeat(s), "
           f"{args.steps} training steps per run")

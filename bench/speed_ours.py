@@ -5,7 +5,8 @@
 
 Started by bench/speed.py, one fresh process per run, so that the peak RSS it reports is this
 run's alone. Training is the library's own (`Translator.fit`: length-bucketed batches padded in
-steps of 4, as the tatoeba-* presets pad them) with vocabularies from the whole training file,
+steps of 4, as the tatoeba-* presets pad them; `--batch-tokens N`: token batches) with
+vocabularies from the whole training file,
 stopped after `--steps` batches (`max_steps`), timed by an extra Keras callback; decoding is
 `Translator.generate_rows`, greedy and beam, with and without the shortlist. bench/README.md
 says what each figure counts.
@@ -18,9 +19,10 @@ import sys
 import time
 from pathlib import Path
 
-import keras_seq2seq  # noqa: F401  first: JAX by default, and the allocator settings (allocator.py)
-from common import peak_rss_mb, read_columns, side_arguments, timed, write_json
-from keras_seq2seq.config import preset
+from common import as_the_command_does, peak_rss_mb, read_columns, side_arguments, timed, write_json
+
+as_the_command_does()  # before anything imports Keras
+from keras_seq2seq.config import preset  # noqa: E402
 
 
 def parse_args(argv: list[str] | None):
@@ -93,9 +95,12 @@ def train(args, pairs: list[tuple[str, str]]) -> tuple[object, dict]:
     translator = Translator.create(
         pairs, max_vocab=args.vocab, min_freq=1, embedding_dim=args.embedding, units=args.units,
         num_layers=1, dropout=0.0, attention="luong-general" if args.attention else "none",
-        bidirectional=args.attention, batch_size=args.batch_size, epochs=args.steps, patience=0,
+        bidirectional=args.attention, batch_size=args.batch_size, batch_tokens=args.batch_tokens,
+        epochs=args.steps, patience=0,
         learning_rate=1e-3, seed=args.seed, length_step=args.length_step, max_output_len=args.max_length)
-    meter = batch_meter(training_data(pairs).plan(translator.bundle.encode_pair, translator.settings).batches)
+    batches = training_data(pairs).plan(translator.bundle.encode_pair, translator.settings).batches
+    described = batches.describe()  # epoch 0's padding, before the meter moves the batches on
+    meter = batch_meter(batches)
     record = translator.fit(pairs, verbose=0, callbacks=[meter], max_steps=args.steps)
     steady = meter.end_to_end_tokens / meter.end_to_end_seconds if meter.end_to_end_seconds else 0.0
     return translator, {
@@ -107,6 +112,8 @@ def train(args, pairs: list[tuple[str, str]]) -> tuple[object, dict]:
         "train_target_tokens": meter.all_tokens,
         "steady_target_tokens": meter.end_to_end_tokens,
         "padded_shapes": len(meter.shapes_seen),
+        "padding_share": described["padding_share"], "batch_rows": described["rows"],
+        "target_tokens_per_batch": round(meter.all_tokens / meter.batches_run, 1) if meter.batches_run else None,
         "final_loss": round(record["history"]["loss"][-1], 3),
         "source_vocab": len(translator.source_vocab), "target_vocab": len(translator.target_vocab),
     }

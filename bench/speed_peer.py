@@ -6,7 +6,8 @@
 Runs inside the peer venv (made by bench/opennmt_peer.py), started by bench/speed.py with the same
 arguments as bench/speed_ours.py. The shared TSVs are already tokenised (tokens split on spaces,
 no transforms); OpenNMT-py trains on them with its own data pipeline at its defaults, `batch_type
-sents`, for exactly `--steps` steps, then decodes the test sources greedy and with beam 5.
+sents` (with `--batch-tokens N`: its own token batches, `batch_type tokens`, `batch_size N`), for
+exactly `--steps` steps, then decodes the test sources greedy and with beam 5.
 bench/README.md says what each figure counts.
 """
 
@@ -69,18 +70,21 @@ def main(argv: list[str] | None = None) -> int:
     config = write_config(
         run, train, **attention, src_vocab_size=args.vocab, tgt_vocab_size=args.vocab, layers=1,
         hidden_size=args.units, word_vec_size=args.embedding, dropout=[0.0], attention_dropout=[0.0], optim="adam",
-        learning_rate=0.001, batch_type="sents", batch_size=args.batch_size, train_steps=args.steps,
+        learning_rate=0.001, batch_type="tokens" if args.batch_tokens else "sents",
+        batch_size=args.batch_tokens or args.batch_size, train_steps=args.steps,
         save_checkpoint_steps=args.steps, report_every=report_every(args.steps), seed=args.seed,
         bucket_size=min(262144, len(pairs)))  # the default bucket would cycle a small corpus many times to fill
     run_onmt("onmt_build_vocab", "-config", str(config), "-n_sample", "-1", log=run / "build_vocab.log")
     train_rss = run_onmt("onmt_train", "-config", str(config), log=run / "train.log")
     rate, last_step, rates = steady_rate(run / "train.log", args.steps)
+    per_batch = re.findall(r"bsz:\s*[\d.]+/\s*([\d.]+)/", (run / "train.log").read_text(errors="replace"))
     model = run / f"model_step_{args.steps}.pt"
     if not model.is_file():
         raise SystemExit(f"speed-peer: onmt_train left no {model.name}; see {run / 'train.log'}")
     figures = {
         "train_tokens_per_second": round(rate, 1), "window_tokens_per_second": rates,
         "steps": last_step, "report_every": report_every(args.steps), "train_peak_rss_mb": round(train_rss, 1),
+        "target_tokens_per_batch": round(statistics.mean(map(float, per_batch)), 1) if per_batch else None,
         "source_vocab": vocab_size(run / "train.log", "src"), "target_vocab": vocab_size(run / "train.log", "tgt"),
         "decode_sentences": len(test), "translate_peak_rss_mb": 0.0,
     }

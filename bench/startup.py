@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import argument_parser, last_line, train_dates_model
+from common import as_the_command_does, argument_parser, last_line, train_dates_model
 
 # spa-eng, brnn 2x256 + attention, as bench/quality.py trains it, timed too when present
 REAL_MODEL = Path(__file__).resolve().parents[1] / "runs" / "quality-side-10"
@@ -61,6 +61,7 @@ def main() -> int:
                         help="a saved model directory to time as well (repeatable)")
     parser.add_argument("--runs", type=int, default=3, help="fresh processes per row (median reported)")
     args = parser.parse_args()
+    as_the_command_does()
     with tempfile.TemporaryDirectory() as temp:
         models = [("dates", train_dates_model(Path(temp) / "dates", pairs=2000, epochs=1), SENTENCES["dates"])]
         if REAL_MODEL.is_dir():

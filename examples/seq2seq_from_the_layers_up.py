@@ -21,8 +21,9 @@ Run it with `python examples/seq2seq_from_the_layers_up.py` (about two minutes o
 """
 ## Setup
 
-Keras 3 runs on JAX, torch or TensorFlow. keras-seq2seq chooses JAX unless `KERAS_BACKEND`
-says otherwise; everything below is written with `keras.ops`, so any backend works.
+Keras 3 runs on JAX, torch or TensorFlow, and a program chooses which before it first imports
+Keras (importing keras-seq2seq chooses nothing). We take JAX unless `KERAS_BACKEND` says
+otherwise; everything below is written with `keras.ops`, so any backend works.
 """
 
 import os

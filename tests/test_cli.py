@@ -107,15 +107,15 @@ def test_tasks_lists_examples(capsys):
 
 def test_length_step_reaches_the_training_settings(capsys):
     from keras_seq2seq.cli import build_parser
-    from keras_seq2seq.commands.train import setting_overrides
     from keras_seq2seq.config import Settings, preset
+    from keras_seq2seq.run_config import apply
 
     parser = build_parser()
     args = parser.parse_args(["train", "--data", "x.tsv", "--out", "runs/x", "--length-step", "16"])
-    assert preset("tatoeba-small").updated(**setting_overrides(args)).train.length_step == 16
+    assert apply(preset("tatoeba-small"), vars(args)).train.length_step == 16
     unset = parser.parse_args(["train", "--data", "x.tsv", "--out", "runs/x"])
-    assert preset("tatoeba-small").updated(**setting_overrides(unset)).train.length_step == 4
-    assert Settings().updated(**setting_overrides(unset)).train.length_step == 8
+    assert apply(preset("tatoeba-small"), vars(unset)).train.length_step == 4
+    assert apply(Settings(), vars(unset)).train.length_step == 8
     with pytest.raises(SystemExit):
         parser.parse_args(["train", "--data", "x.tsv", "--out", "runs/x", "--length-step", "0"])
     assert "--length-step" in capsys.readouterr().err

@@ -118,3 +118,12 @@ def test_no_measured_figures_in_the_code():
             unquoted = re.sub(r"'[^']*'|\"[^\"]*\"", "", code)
             for text in (unquoted, comment):
                 assert not date.search(text) and not ratio.search(text), f"{path.name}:{number}: {line.strip()}"
+
+
+def test_test_modules_have_unique_names():
+    """pytest imports test modules by their file name (the test folders are not packages), so two
+    test files with one name in different folders stop the whole collection."""
+    seen: dict[str, Path] = {}
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        assert path.name not in seen, f"{path} and {seen[path.name]} share a name"
+        seen[path.name] = path

@@ -59,4 +59,4 @@ def test_dialogue_scores_and_the_bleu_signature():
     assert result["mean_length"] == 3.0 and result["top10_share"] == 1.0
     assert result["bleu"] == pytest.approx(metrics.bleu(["thank you .", "thank you ."],
                                                          ["thank you very much .", "sure ."]))
-    assert metrics.bleu_signature().startswith("nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:")
+    assert metrics.signatures()["bleu"].startswith("nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:")

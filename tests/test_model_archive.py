@@ -38,7 +38,7 @@ def test_missing_truncated_and_garbage_model_files(tmp_path):
     with pytest.raises(ModelFileError, match="missing model file"):
         model_archive.load_keras_model(tmp_path)
     model_archive.save_keras_model(_model(), tmp_path)
-    path = tmp_path / artifacts.MODEL_FILE
+    path = tmp_path / model_archive.MODEL_FILE
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     with pytest.raises(ModelFileError, match="truncated or corrupted"):
         model_archive.load_keras_model(tmp_path)
@@ -50,6 +50,6 @@ def test_missing_truncated_and_garbage_model_files(tmp_path):
 def test_a_model_carrying_a_lambda_is_refused(tmp_path):
     inputs = keras.Input((3,))
     outputs = keras.layers.Lambda(lambda x: x * 2)(inputs)
-    keras.Model(inputs, outputs).save(tmp_path / artifacts.MODEL_FILE)
+    keras.Model(inputs, outputs).save(tmp_path / model_archive.MODEL_FILE)
     with pytest.raises(ModelFileError, match="safe_mode|refused|cannot be loaded"):
         model_archive.load_keras_model(tmp_path)

@@ -41,8 +41,8 @@ def test_saved_model_gives_the_same_outputs(trained):
     assert loaded.translate(sources) == translator.translate(sources)
     assert loaded.settings == translator.settings
     assert loaded.info["training"]["epochs"] >= 1
-    assert sorted(p.name for p in out.iterdir()) == ["config.json", "model.keras", "shortlist.json", "source_vocab.json",
-                                                       "target_vocab.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "config.json", "model.keras", "shortlist.json",
+                                                       "source_vocab.json", "target_vocab.json", "train.yaml"]
 
 
 def test_translate_keeps_order_and_count(trained):

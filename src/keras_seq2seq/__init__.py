@@ -3,17 +3,11 @@
 The public face is small: `Translator` (train, translate, evaluate, save, load), the built-in
 tasks (`task_splits`), the corpus readers (`read_corpus`), and the Keras layers in
 `keras_seq2seq.layers` for those who compose their own models.
+
+Importing the package changes nothing in the process: no environment variable, no allocator
+setting. The `seq2seq` command makes those choices for its own process (`cli.main`); a Python
+program makes them itself (`backend.py` and `allocator.py` say how).
 """
-
-import os
-
-from keras_seq2seq.allocator import keep_freed_memory
-
-# Before anything imports Keras: XLA's threads must find these malloc settings (see allocator.py).
-keep_freed_memory()
-
-# JAX is the default backend (whole loops compile with XLA); KERAS_BACKEND still wins when set.
-os.environ.setdefault("KERAS_BACKEND", "jax")
 
 __version__ = "0.1.0"
 
@@ -31,6 +25,10 @@ def __getattr__(name):
     if name in _LAZY:
         import importlib
 
+        if name == "Translator":  # the one name here that loads Keras
+            from keras_seq2seq.backend import check_chosen
+
+            check_chosen()  # a clear message, not TensorFlow's ImportError from inside Keras
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'keras_seq2seq' has no attribute {name!r}")
 

@@ -23,16 +23,18 @@ contains it. Padding is never part of either side.
 from __future__ import annotations
 
 import dataclasses
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from keras_seq2seq.bundle import ModelBundle
-from keras_seq2seq.generation import Generation
 from keras_seq2seq.search.options import SearchOptions
 from keras_seq2seq.text.factory import tokenizer_from_config
 from keras_seq2seq.text.tokenizers import Tokenizer
 from keras_seq2seq.text.vocabulary import BOS_ID, EOS, EOS_ID, PAD_ID, UNK_ID
+
+if TYPE_CHECKING:  # the ONNX runtime uses this module's plain parts and must not load Keras
+    from keras_seq2seq.generation import Generation
 
 
 @dataclasses.dataclass(eq=False)  # `==` on numpy weights would be ambiguous
@@ -61,7 +63,7 @@ class Alignment:
     replaced: list[int] = dataclasses.field(default_factory=list)
 
 
-def n_best_alignments(bundle: ModelBundle, generation: Generation, texts: Sequence[str],
+def n_best_alignments(bundle: ModelBundle, generation: "Generation", texts: Sequence[str],
                       options: SearchOptions, batch_size: int | None = None) -> list[list[Alignment]]:
     """For every text, its `options.n_best` hypotheses as `Alignment`s, best first.
 

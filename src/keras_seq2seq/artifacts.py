@@ -5,6 +5,8 @@
       source_vocab.json    source vocabulary
       target_vocab.json    target vocabulary
       *sentencepiece.model SentencePiece subword model(s), only with the sentencepiece tokenizer
+      README.md            the model card: data, settings, scores with their signatures, training
+      train.yaml           the options that made it (`seq2seq train --config` reads it back)
       config.json          settings, tokenisers, data description, versions, training record
 
 Every file is written to a temporary name in the same directory and renamed into place, so a
@@ -18,6 +20,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from keras_seq2seq import model_card, run_config
 from keras_seq2seq.bundle import ModelBundle
 from keras_seq2seq.config import Settings
 from keras_seq2seq.errors import ConfigError, ModelFileError, Seq2SeqError, VocabularyError
@@ -32,6 +35,7 @@ from keras_seq2seq.text.tokenizers import Tokenizer
 from keras_seq2seq.text.vocabulary import Vocabulary
 
 CONFIG_FILE = "config.json"
+RUN_FILE = "train.yaml"
 SOURCE_VOCAB_FILE = "source_vocab.json"
 TARGET_VOCAB_FILE = "target_vocab.json"
 FORMAT = "keras-seq2seq-model"
@@ -89,6 +93,18 @@ def save_bundle(bundle: ModelBundle, directory: str | Path) -> None:
     else:  # a stale one from an earlier run into this directory must not be loaded with this model
         (directory / SHORTLIST_FILE).unlink(missing_ok=True)
     save_keras_model(bundle.model, directory)
+    write_description(bundle, directory)
+
+
+def write_description(bundle: ModelBundle, directory: str | Path) -> None:
+    """Write what describes the model: the card, the run's options, then `config.json` (last).
+    Also on its own, when only the record changed (a test score added after training)."""
+    directory = Path(directory)
+    config = {"format": FORMAT, "format_version": FORMAT_VERSION, **bundle_config(bundle)}
+    options = run_config.dump(run_config.run_options(config),
+                              header="The options that made this model: seq2seq train --config train.yaml --out DIR")
+    atomic_write_text(directory / RUN_FILE, options)
+    atomic_write_text(directory / model_card.FILE, model_card.render(config, str(directory), options))
     write_config(directory, bundle_config(bundle))
 
 

@@ -87,7 +87,9 @@ class ModelSettings:
 @dataclass
 class TrainSettings:
     epochs: int = 10
-    batch_size: int = 64
+    batch_size: int = 64               # sentences per batch (without batch_tokens)
+    batch_tokens: int = 0              # > 0: batches of about this many target tokens, padding
+                                       # included, instead of batch_size sentences (data/batching.py)
     learning_rate: float = 1e-3
     clipnorm: float = 1.0              # global gradient-norm clipping; 0 turns it off
     label_smoothing: float = 0.0
@@ -114,7 +116,7 @@ class TrainSettings:
             raise ConfigError(f"learning_rate must be positive, got {self.learning_rate}")
         if self.select_on not in SELECT_ON:
             raise ConfigError(f"select_on must be one of {SELECT_ON}, got {self.select_on!r}")
-        for name in ("eval_every", "warmup_steps", "plateau_patience", "patience", "checkpoint_every"):
+        for name in ("eval_every", "warmup_steps", "plateau_patience", "patience", "checkpoint_every", "batch_tokens"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be a whole number >= 0, got {getattr(self, name)!r}")
         if not 0 < self.plateau_factor < 1:

@@ -50,6 +50,18 @@ def chrf(hypotheses: Sequence[str], references: Sequence[str]) -> float:
     return sacrebleu.corpus_chrf(list(hypotheses), [list(references)]).score
 
 
+def signatures() -> dict[str, str]:
+    """sacreBLEU's signature of `bleu` and of `chrf` as computed here, e.g.
+    `nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0`: what a score is quoted with, so
+    that a reader knows it is comparable with another. A signature names the options and the
+    number of references, not the text, so a one-sentence corpus gives it."""
+    found = {}
+    for name, metric in (("bleu", sacrebleu.metrics.BLEU()), ("chrf", sacrebleu.metrics.CHRF())):
+        metric.corpus_score(["a"], [["a"]])  # sacreBLEU knows the reference count once it has scored
+        found[name] = str(metric.get_signature())
+    return found
+
+
 def score(hypotheses: Sequence[str], references: Sequence[str],
           tokenize: Callable[[str], list[str]]) -> dict[str, float]:
     """All four scores in one dict (BLEU and chrF on the 0–100 scale, the others 0–1)."""
@@ -59,13 +71,6 @@ def score(hypotheses: Sequence[str], references: Sequence[str],
         "bleu": bleu(hypotheses, references),
         "chrf": chrf(hypotheses, references),
     }
-
-
-def bleu_signature() -> str:
-    """sacrebleu's signature of the BLEU computed here (references, case, tokeniser, version)."""
-    metric = sacrebleu.BLEU()
-    metric.corpus_score(["-"], [["-"]])  # the signature names the reference count once one is seen
-    return str(metric.get_signature())
 
 
 def distinct(hypotheses: Sequence[str], n: int) -> float:

@@ -51,6 +51,9 @@ _warned = False
 
 def plot_alignment(alignment: Alignment, path: str | Path, title: str | None = None) -> None:
     """Write `alignment` as a PNG heat map to `path` (atomically: a temporary file, then rename)."""
+    from keras_seq2seq.extras import require
+
+    require("plot", "attention plots")
     import matplotlib
     from matplotlib.figure import Figure
 

@@ -246,7 +246,8 @@ class Translator:
     def evaluate(self, pairs: Iterable[PairLike], batch_size: int | None = None, beam_size: int = 1,
                  length_penalty: float = 0.0, replace_unk: bool = False, *,
                  options: SearchOptions | None = None) -> dict:
-        """Scores on `pairs`, plus the outputs themselves under `"hypotheses"`."""
+        """Scores on `pairs`, the sacreBLEU signatures of BLEU and chrF under `"signatures"`, plus the
+        outputs themselves under `"hypotheses"`."""
         pairs = [as_pair(p) for p in pairs]
         if not pairs:
             raise Seq2SeqError("nothing to evaluate: no (source, target) pairs")
@@ -257,7 +258,7 @@ class Translator:
         seconds = time.perf_counter() - started
         references = [p.target for p in pairs]
         scores = metrics.score(hypotheses, references, self.target_tokenizer.tokenize)
-        return {**scores, "sentences": len(pairs), "seconds": seconds,
+        return {**scores, "signatures": metrics.signatures(), "sentences": len(pairs), "seconds": seconds,
                 "sentences_per_second": len(pairs) / max(seconds, 1e-9), "hypotheses": hypotheses}
 
     # ------------------------------------------------------------------------ dialogue
@@ -292,7 +293,8 @@ class Translator:
         hypotheses = self.reply([p.source for p in pairs], batch_size, options=options, reranker=reranker)
         seconds = time.perf_counter() - started
         scores = metrics.dialogue_scores(hypotheses, [p.target for p in pairs])
-        return {"perplexity": perplexity(log_probs, tokens), **scores, "bleu_signature": metrics.bleu_signature(),
+        return {"perplexity": perplexity(log_probs, tokens), **scores,
+                "signatures": {"bleu": metrics.signatures()["bleu"]},
                 "sentences": len(pairs), "seconds": seconds, "sentences_per_second": len(pairs) / max(seconds, 1e-9),
                 "hypotheses": hypotheses}
 

@@ -1,6 +1,7 @@
 import numpy as np
 
-from keras_seq2seq.data.batching import TrainingBatches, bucketed_batches, merged_shapes, pad, padded_length
+from keras_seq2seq.data.batching import (TrainingBatches, bucketed_batches, merged_shapes, pad, padded_length,
+                                        token_rows)
 
 
 def test_padded_length_rounds_up_to_the_step():
@@ -104,3 +105,77 @@ def test_an_epoch_plan_depends_only_on_seed_and_epoch_and_can_start_mid_way():
     assert [b[i][1].tobytes() for i in range(len(b))] == epoch_2[4:]
     b.on_epoch_end()  # Keras calls this at other times too; it must not change the plan
     assert [b[i][1].tobytes() for i in range(len(b))] == epoch_2[4:]
+
+
+# ------------------------------------------------------------------------------ token budgets
+
+
+def skewed(count: int = 3000, seed: int = 0):
+    """Pairs with lengths like a phrasebook's: mostly short, a long tail (source ~ target)."""
+    rng = np.random.default_rng(seed)
+    target = np.minimum(2 + rng.geometric(0.12, size=count), 60)
+    source = np.maximum(1, target + rng.integers(-2, 3, size=count))
+    return ([np.ones(n, np.int32) for n in source], [np.ones(n, np.int32) for n in target])
+
+
+def test_token_rows_are_few_sizes_within_the_budget():
+    sizes = {token_rows(4096, n) for n in range(1, 300)}
+    assert all(rows * n <= 4096 for n in range(1, 300) if (rows := token_rows(4096, n)) > 1)
+    assert len(sizes) <= 4 * 12 + 8  # four per doubling
+    assert token_rows(4096, 9000) == 1  # longer than the budget: one sentence alone
+    assert token_rows(4096, 40, multiple=8) % 8 == 0 and token_rows(100, 90, multiple=2) == 2
+
+
+def test_token_batches_fill_the_budget_and_cover_every_example_once_per_epoch():
+    sources, targets = skewed()
+    batches = TrainingBatches(sources, targets, batch_size=64, length_step=4, seed=1, batch_tokens=1024)
+    for epoch in (0, 1):
+        batches.start_epoch(epoch)
+        seen = np.concatenate(batches.batches)
+        assert sorted(seen.tolist()) == list(range(len(sources)))
+        for i in range(len(batches)):
+            rows, source_length, target_length = batches.batch_shape(i)
+            (source, target_in), target_out = batches[i]
+            assert source.shape == (rows, source_length) and target_out.shape == (rows, target_length)
+            assert len(batches.batches[i]) <= rows and (rows == 1 or rows * target_length <= 1024)
+    # Short sentences travel in large batches, long ones in small.
+    shapes = {batches.batch_shape(i) for i in range(len(batches))}
+    assert max(rows for rows, *_ in shapes) >= 128 and min(rows for rows, *_ in shapes) <= 32
+
+
+def test_token_batches_have_the_same_shapes_every_epoch_and_new_contents():
+    sources, targets = skewed()
+    batches = TrainingBatches(sources, targets, batch_size=64, length_step=4, seed=1, batch_tokens=1024)
+    per_epoch = []
+    for epoch in range(3):
+        batches.start_epoch(epoch)
+        per_epoch.append(([batches.batch_shape(i) for i in range(len(batches))], [b.tolist() for b in batches.batches]))
+    assert len({len(shapes) for shapes, _ in per_epoch}) == 1 == len({tuple(sorted(s)) for s, _ in per_epoch})
+    assert len(per_epoch[0][0]) == batches.batches_per_epoch
+    assert per_epoch[0][1] != per_epoch[1][1]  # other batches, other order
+    # Resuming: the same (seed, epoch) gives the same batches, and skipping starts mid-epoch.
+    again = TrainingBatches(sources, targets, batch_size=64, length_step=4, seed=1, batch_tokens=1024)
+    again.start_epoch(2, skip=5)
+    assert [b.tolist() for b in again.batches] == per_epoch[2][1][5:]
+    assert [again.batch_shape(i) for i in range(len(again))] == per_epoch[2][0][5:]
+
+
+def test_token_batches_pad_less_and_compile_no_more_shapes_than_the_bound():
+    from keras_seq2seq.shapes import training_bound
+
+    sources, targets = skewed()
+    by_rows = TrainingBatches(sources, targets, batch_size=64, length_step=4, seed=0)
+    by_tokens = TrainingBatches(sources, targets, batch_size=64, length_step=4, seed=0, batch_tokens=640)
+    assert by_tokens.describe()["padding_share"] < by_rows.describe()["padding_share"]
+    shapes = {by_tokens.batch_shape(i) for i in range(len(by_tokens))}
+    bound = training_bound(max(map(len, sources)), max(map(len, targets)), 4)
+    assert len(shapes) <= bound
+    assert len({(s, t) for _, s, t in shapes}) == len(shapes)  # rows follow from the lengths: no extra shapes
+    described = by_tokens.describe()
+    assert described["batch_tokens"] == 640 and described["rows"] == sorted({r for r, *_ in shapes})
+
+
+def test_token_batch_rows_split_evenly_across_devices():
+    sources, targets = skewed(800)
+    batches = TrainingBatches(sources, targets, batch_size=64, length_step=4, batch_tokens=700, row_multiple=4)
+    assert all(batches.batch_shape(i)[0] % 4 == 0 for i in range(len(batches)))

@@ -77,10 +77,10 @@ def test_columns_beyond_the_needed_ones_are_required(tmp_path):
 
 def test_empty_field_is_an_error(tmp_path):
     path = write(tmp_path, "pairs.tsv", "Hello.\tHola.\nBye.\t  \n")
-    with pytest.raises(CorpusError, match=":2: empty source text in column 1"):
+    with pytest.raises(CorpusError, match=":2: empty target text in column 1"):
         list(read_tsv(path))
     path = write(tmp_path, "pairs2.tsv", "\tHola.\n")
-    with pytest.raises(CorpusError, match=":1: empty target text in column 0"):
+    with pytest.raises(CorpusError, match=":1: empty source text in column 0"):
         list(read_tsv(path))
 
 
@@ -156,7 +156,7 @@ def test_skip_bad_lines_counts_and_keeps_first_five_messages(tmp_path):
     path = write(tmp_path, "pairs.tsv", ("\n".join(lines) + "\n").encode() + b"z\t\xff\n")
     report = ReadReport()
     pairs = list(read_tsv(path, skip_bad_lines=True, report=report))
-    assert texts(pairs) == [("bueno", "good"), ("y", "x")]
+    assert texts(pairs) == [("good", "bueno"), ("x", "y")]
     assert report.read == 2 and report.skipped == 9 and report.filtered == 0
     assert len(report.first_skipped) == 5
     assert report.first_skipped[0] == f"{path}:2: expected at least 2 tab-separated columns, found 1"
@@ -196,7 +196,7 @@ def test_length_filter_counts_dropped_pairs(tmp_path):
 def test_crlf_and_cr_line_endings(tmp_path):
     crlf = write(tmp_path, "crlf.tsv", "Hello.\tHola.\r\nBye.\tAdiós.\r\n")
     cr = write(tmp_path, "cr.tsv", "Hello.\tHola.\rBye.\tAdiós.\r")
-    expected = [("Hola.", "Hello."), ("Adiós.", "Bye.")]
+    expected = [("Hello.", "Hola."), ("Bye.", "Adiós.")]
     assert texts(read_tsv(crlf)) == expected
     assert texts(read_tsv(cr)) == expected
     assert [p.origin for p in read_tsv(cr)] == [f"{cr}:1", f"{cr}:2"]
@@ -206,12 +206,12 @@ def test_line_endings_split_across_read_chunks(tmp_path, monkeypatch):
     monkeypatch.setattr(corpus, "_CHUNK", 3)
     path = write(tmp_path, "pairs.tsv", "ab\tc\r\nd\te\rfg\thi\r\n\r\nj\tk")
     assert [p.origin.rsplit(":", 1)[1] for p in read_tsv(path)] == ["1", "2", "3", "5"]
-    assert texts(read_tsv(path)) == [("c", "ab"), ("e", "d"), ("hi", "fg"), ("k", "j")]
+    assert texts(read_tsv(path)) == [("ab", "c"), ("d", "e"), ("fg", "hi"), ("j", "k")]
 
 
 def test_bom_and_invisible_characters_removed_and_fields_stripped(tmp_path):
     path = write(tmp_path, "pairs.tsv", "\ufeffHello.\t Hola. \nBye\u200b now.\t Adiós\ufeff.\n")
-    assert texts(read_tsv(path)) == [("Hola.", "Hello."), ("Adiós.", "Bye now.")]
+    assert texts(read_tsv(path)) == [("Hello.", "Hola."), ("Bye now.", "Adiós.")]
 
 
 def test_bom_does_not_count_as_a_column(tmp_path):
@@ -339,7 +339,7 @@ def test_first_pair_comes_before_the_file_is_read_through(tmp_path, monkeypatch)
 
     monkeypatch.setattr(corpus, "open", recording_open, raising=False)
     pairs = read_tsv(path)
-    assert next(pairs) == Pair("b", "a", f"{path}:1")
+    assert next(pairs) == Pair("a", "b", f"{path}:1")
     assert files[0].tell() <= 1024
     assert sum(1 for _ in pairs) == 9_999 and files[0].closed
 
@@ -352,18 +352,21 @@ def test_read_corpus_auto_dispatch(tmp_path):
     csv_file = write(tmp_path, "pairs.csv", '"Go, now.",Ve.\n')
     target = write(tmp_path, "tgt.txt", "Ve.\nHola.\n")
     source = write(tmp_path, "src.txt", "Go.\nHi.\n")
-    assert texts(read_corpus(tsv)) == [("Ve.", "Go."), ("Hola.", "Hi.")]
+    plain = write(tmp_path, "plain.tsv", "Go.\tVe.\nHi.\tHola.\n")
+    assert texts(read_corpus(plain)) == [("Go.", "Ve."), ("Hi.", "Hola.")]  # source first, as everywhere
+    assert texts(read_corpus(tsv)) == [("Ve.", "Go."), ("Hola.", "Hi.")]  # recognised: English is column 0
     assert texts(read_corpus(tsv, source_lang="eng")) == [("Go.", "Ve."), ("Hi.", "Hola.")]
-    assert texts(read_corpus(csv_file)) == [("Ve.", "Go, now.")]
+    assert texts(read_corpus(csv_file)) == [("Go, now.", "Ve.")]
     assert texts(read_corpus(source, target_path=target)) == [("Go.", "Ve."), ("Hi.", "Hola.")]
     semi = write(tmp_path, "pairs.csv2", "a;b\n")
-    assert texts(read_corpus(semi, separator=";")) == [("b", "a")]
+    assert texts(read_corpus(semi, separator=";")) == [("a", "b")]
+    assert texts(read_corpus(plain, source_column=1, target_column=0)) == [("Ve.", "Go."), ("Hola.", "Hi.")]
 
 
 def test_read_corpus_explicit_format_and_report(tmp_path):
     path = write(tmp_path, "pairs.txt", '"a,b",c\nbad\n')
     report = ReadReport()
-    assert texts(read_corpus(path, format="csv", skip_bad_lines=True, report=report)) == [("c", "a,b")]
+    assert texts(read_corpus(path, format="csv", skip_bad_lines=True, report=report)) == [("a,b", "c")]
     assert report.summary() == "1 pair read, 1 bad line skipped"
     assert texts(read_corpus(path, format="tsv", separator=",", source_column=0,
                              target_column=1, skip_bad_lines=True)) == [('"a', 'b"')]
@@ -385,3 +388,39 @@ def test_read_corpus_rejects_options_the_format_would_ignore(tmp_path, options):
     path = write(tmp_path, "pairs.tsv", "a\tb\n")
     with pytest.raises(CorpusError):
         read_corpus(path, **options)
+
+
+# ------------------------------------------------------------------------------ Anki recognition
+
+
+def test_a_tatoeba_file_is_recognised_by_its_attribution_column_and_says_so(tmp_path):
+    path = write(tmp_path, "spa.txt", ANKI)
+    report = ReadReport()
+    assert texts(read_corpus(path, report=report)) == [("Ve.", "Go."), ("Hola.", "Hi.")]
+    assert report.reading == {"format": "anki", "source_lang": None, "source_column": 1, "target_column": 0}
+    assert "recognised as a Tatoeba/Anki file" in report.notes[0] and "--source-lang eng" in report.notes[0]
+
+
+@pytest.mark.parametrize("text", [
+    "Go.\tVe.\nHi.\tHola.\n",  # two columns: an old release, or any TSV
+    "Go.\tVe.\tsome note\n",  # a third column that is no attribution
+    ANKI + "Bye.\tAdiós.\n",  # a line without the attribution among the first few
+])
+def test_other_files_are_read_source_first(tmp_path, text):
+    path = write(tmp_path, "pairs.tsv", text)
+    report = ReadReport()
+    assert texts(read_corpus(path, report=report))[0] == ("Go.", "Ve.")
+    assert report.reading == {"format": "tsv", "source_column": 0, "target_column": 1} and not report.notes
+
+
+def test_recognition_ignores_a_line_cut_at_the_end_of_the_first_chunk(tmp_path, monkeypatch):
+    monkeypatch.setattr(corpus, "_CHUNK", len(ANKI) - 20)  # the second line is cut inside its attribution
+    assert corpus.looks_like_anki(write(tmp_path, "spa.txt", ANKI))
+
+
+def test_columns_for_an_anki_file_are_an_error(tmp_path):
+    path = write(tmp_path, "spa.txt", ANKI)
+    with pytest.raises(CorpusError, match="columns are for tsv and csv files, not anki.*source_lang"):
+        read_corpus(path, format="anki", source_column=1)
+    # Given columns, a file is read as TSV: no recognition overrides what was asked.
+    assert texts(read_corpus(path, source_column=1, target_column=0)) == [("Ve.", "Go."), ("Hola.", "Hi.")]

@@ -42,7 +42,7 @@ def corpus_bytes(draw) -> bytes:
 
 ANY_FILE = corpus_bytes() | st.binary(max_size=200)
 READ_OPTIONS = st.sampled_from([
-    {"format": "tsv"}, {"format": "anki", "source_lang": "eng"}, {"format": "anki"},
+    {}, {"format": "tsv"}, {"format": "anki", "source_lang": "eng"}, {"format": "anki"},
     {"format": "csv"}, {"format": "tsv", "separator": ","}, {"format": "tsv", "separator": " "},
     {"source_column": 0, "target_column": 2}, {"format": "csv", "source_column": 3, "target_column": 0},
 ])
@@ -104,13 +104,13 @@ def test_clean_pairs_read_back_unchanged_from_tsv_csv_and_aligned_files(tmp_path
     start = "\ufeff" if bom else ""
     (tmp_path / "pairs.tsv").write_bytes((start + "".join(f"{s}\t{t}{end}" for s, t in pairs)).encode())
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator=end).writerows([t, s] for s, t in pairs)
+    csv.writer(buffer, lineterminator=end).writerows([s, t] for s, t in pairs)
     (tmp_path / "pairs.csv").write_bytes((start + buffer.getvalue()).encode())
     (tmp_path / "src.txt").write_bytes((start + end.join(s for s, _ in pairs)).encode())
     (tmp_path / "tgt.txt").write_bytes(end.join(t for _, t in pairs).encode() + end.encode())
 
     read = {
-        "tsv": read_corpus(tmp_path / "pairs.tsv", source_column=0, target_column=1),
+        "tsv": read_corpus(tmp_path / "pairs.tsv"),
         "csv": read_corpus(tmp_path / "pairs.csv"),
         "aligned": read_corpus(tmp_path / "src.txt", target_path=tmp_path / "tgt.txt"),
     }

@@ -196,3 +196,14 @@ def test_seq2seq_train_stream(tmp_path, capsys):
     assert config["data"]["shuffle_buffer"] == 100
     assert config["training"]["train_pairs"] == 300
     assert not (out / "checkpoint").exists()
+
+
+def test_token_batches_are_refused_for_a_stream_with_the_reason(tmp_path):
+    from keras_seq2seq.config import resolve
+    from keras_seq2seq.errors import ConfigError
+
+    path = tmp_path / "pairs.tsv"
+    path.write_text("a b\tc d\n" * 20, encoding="utf-8")
+    corpus = StreamedCorpus(path, shuffle_buffer=8)
+    with pytest.raises(ConfigError, match="token batches .* a stream is never held: use batch_size"):
+        corpus.plan(lambda s, t: (np.ones(2, np.int32), np.ones(3, np.int32)), resolve("tatoeba-word", batch_tokens=512))

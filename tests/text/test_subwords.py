@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from keras_seq2seq.cli import build_parser
-from keras_seq2seq.commands.train import setting_overrides
+from keras_seq2seq.run_config import apply
 from keras_seq2seq.config import Settings, TextSettings, preset
 from keras_seq2seq.errors import ConfigError, ModelFileError
 from keras_seq2seq.text.subwords import (JOINT_MODEL_FILE, SOURCE_MODEL_FILE, TARGET_MODEL_FILE,
@@ -246,7 +246,7 @@ def test_cli_text_and_model_options_reach_the_settings():
         "train", "--data", "x.tsv", "--out", "runs/x", "--tokenizer", "sentencepiece",
         "--vocab-size", "500", "--subword-model", "bpe", "--joint-vocab", "--tie-embeddings",
     ])
-    settings = preset("tatoeba-small").updated(**setting_overrides(args))
+    settings = apply(preset("tatoeba-small"), vars(args))
     assert settings.text.source_tokenizer["kind"] == settings.text.target_tokenizer["kind"] == "sentencepiece"
     assert (settings.text.vocab_size, settings.text.subword_model, settings.text.joint_vocab) == (500, "bpe", True)
     assert settings.model.tie_embeddings

@@ -26,3 +26,22 @@ def test_extra_callbacks_run_and_training_stops_at_the_step_limit(tmp_path):
     assert int(keras.ops.convert_to_numpy(bundle.model.optimizer.iterations)) == 7
     assert bundle.info["training"]["epochs"] == 1
     assert (tmp_path / "model" / "config.json").is_file() and not (tmp_path / "model" / "checkpoint").exists()
+
+
+def test_token_batches_train_and_the_record_reports_their_shapes_and_padding(tmp_path):
+    import io
+
+    from keras_seq2seq.training.progress import ProgressLines
+
+    splits = task_splits("dates", train=640, dev=64, test=10, seed=0)
+    settings = resolve("dates", epochs=2, units=16, embedding_dim=8, batch_tokens=300)
+    log = io.StringIO()
+    bundle = training.train(splits["train"], splits["dev"], settings, verbose=0, callbacks=[ProgressLines([log])])
+    record = bundle.info["training"]
+    assert record["batches"]["batch_tokens"] == 300 and len(record["batches"]["rows"]) >= 1
+    assert all(rows * 2 <= 300 for rows in record["batches"]["rows"])  # targets are 2+ positions long
+    assert 0 <= record["batches"]["padding_share"] < 0.5
+    shapes = record["compiled_shapes"]
+    assert 1 <= shapes["train"] <= shapes["bound"]["train"]
+    assert "epoch 2/2 done in" in log.getvalue() and record["hardware"]["cores"] >= 1
+    assert set(record["signatures"]) == {"bleu", "chrf"}

@@ -168,11 +168,13 @@ def test_killed_at_random_points_and_resumed_it_ends_as_the_uninterrupted_run(co
     for number, (step, delay) in enumerate(points):
         log = tmp_path / f"run{number}.log"
         process = _start(corpus, out, log)
-        _wait(process, lambda: (_checkpoint_step(out) or 0) >= step, f"a checkpoint at step {step}")
+        # The killed run before may have saved past this point already: each run after the first
+        # is killed only once it has said it resumes, and from where, and saved a checkpoint of its own.
+        since = resumed_steps[-1] + 1 if number else 0
+        _wait(process, lambda: (not number or f"(step {resumed_steps[-1]})" in log.read_text())
+              and (_checkpoint_step(out) or 0) >= max(step, since), f"a checkpoint at step {max(step, since)}")
         time.sleep(delay)
         _kill(process)
-        if number:  # each run after the first says it resumes, and from where
-            assert f"(step {resumed_steps[-1]})" in log.read_text(), log.read_text()
         resumed_steps.append(_checkpoint_step(out))
         assert resumed_steps[-1] >= step  # the checkpoint on disk is whole and readable
     stderr = _finish(corpus, out, tmp_path / "final.log")

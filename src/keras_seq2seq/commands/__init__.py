@@ -6,5 +6,5 @@ inside its `run` function, so `seq2seq --help` stays fast. Options several comma
 built in `options.py`.
 """
 
-MODULES: list[str] = ["train", "evaluate", "demo", "tasks", "translate", "data", "serve", "prepare_dialogue",
-                      "chat", "shortlist"]
+MODULES: list[str] = ["train", "config", "evaluate", "demo", "tasks", "translate", "data", "serve", "prepare_dialogue",
+                      "chat", "shortlist", "export"]

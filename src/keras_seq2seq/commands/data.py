@@ -10,9 +10,8 @@ Both write train.tsv, dev.tsv, test.tsv and held-out.tsv the way ../shared/data 
 
 from __future__ import annotations
 
-import argparse
 
-from keras_seq2seq.commands.options import whole_number
+from keras_seq2seq.commands.options import HelpFormatter, whole_number
 from keras_seq2seq.data.splits import DEV_SIZE, HELD_OUT_SIZE, SEED, TEST_SIZE
 
 
@@ -21,7 +20,7 @@ def register(commands, command) -> None:
     actions = data.add_subparsers(dest="data_action", metavar="ACTION", required=True)
 
     download = actions.add_parser(
-        "download", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        "download", formatter_class=HelpFormatter,
         help="fetch PAIR.zip from manythings.org, unpack it into DIR and split it",
         description="Fetch a Tatoeba/Anki sentence-pair archive (www.manythings.org/anki and "
                     "tatoeba.org, CC BY 2.0 FR), unpack it into DIR and write deterministic splits.")
@@ -34,7 +33,7 @@ def register(commands, command) -> None:
     _add_split_options(download)
 
     split = actions.add_parser(
-        "split", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        "split", formatter_class=HelpFormatter,
         help="split a pair file into train/dev/test (dedup, seeded shuffle)",
         description="Split a tab-separated pair file (e.g. spa.txt from manythings.org) into "
                     "train.tsv, dev.tsv, test.tsv and held-out.tsv: exact duplicate pairs dropped, "

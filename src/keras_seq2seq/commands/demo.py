@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 
 from keras_seq2seq.commands.options import TASK_NAMES, task_data
@@ -19,6 +20,7 @@ def register(commands, command) -> None:
 def run(args) -> int:
     from keras_seq2seq.commands.report import print_samples, print_scores
     from keras_seq2seq.config import resolve
+    from keras_seq2seq.training.progress import ProgressLines
     from keras_seq2seq.translator import Translator
 
     started = time.perf_counter()
@@ -27,8 +29,10 @@ def run(args) -> int:
     print(f"demo: task {args.task}: {len(splits['train']):,} train / {len(splits['dev']):,} dev / "
           f"{len(splits['test']):,} test pairs, e.g. {splits['train'][0].source!r} → "
           f"{splits['train'][0].target!r}")
+    bar = sys.stderr.isatty()  # else plain progress lines, as `seq2seq train` prints them
     translator = Translator.train(splits["train"], dev=splits["dev"], settings=settings, out_dir=args.out,
-                                  info={"data": {"task": args.task, "train_pairs": args.task_size}})
+                                  info={"data": {"task": args.task, "train_pairs": args.task_size}},
+                                  verbose=1 if bar else 0, callbacks=[] if bar else [ProgressLines([sys.stderr])])
     result = translator.evaluate(splits["test"])
     print_samples(splits["test"], result["hypotheses"], 10)
     print_scores(result)

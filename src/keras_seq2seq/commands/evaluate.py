@@ -2,17 +2,23 @@
 
     seq2seq evaluate --model runs/dates --task dates
     seq2seq evaluate --model runs/spa-eng --data ../shared/data/spa-eng/test.tsv --source-lang spa --beam-size 5
-    seq2seq evaluate --model runs/dd --data dd-test.tsv --source-column 0 --target-column 1 --beam-size 10 \
+    seq2seq evaluate --model runs/dd --data dd-test.tsv --beam-size 10 \
         --mmi-model runs/dd-reverse
 
-Prints a few sample outputs, then exact match, token accuracy, BLEU and chrF (sacreBLEU), the
-decoding speed, and how many shapes decoding compiled. A dialogue model (one trained on
-`prepare-dialogue` pairs, or `--task-kind dialogue`) gets what dialogue papers report instead:
-perplexity of the reference replies, BLEU with its sacreBLEU signature, Distinct-1 and -2, the
-mean reply length and the share of the ten most frequent replies.
+Prints a few sample outputs, then exact match, token accuracy, BLEU and chrF (sacreBLEU, each
+with its signature, so that a score can be quoted and compared), the decoding speed, and how many
+shapes decoding compiled. A dialogue model (one trained on `prepare-dialogue` pairs, or
+`--task-kind dialogue`) gets what dialogue papers report instead: perplexity of the reference
+replies, BLEU with its sacreBLEU signature, Distinct-1 and -2, the mean reply length and the share
+of the ten most frequent replies. `--output FILE` keeps the outputs (one line per test pair),
+`--json FILE` the scores.
+
+    seq2seq evaluate --model runs/dates --task dates --output hyp.txt --json scores.json
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from keras_seq2seq.commands.options import (add_data_options, add_mmi_options, add_sampling_options,
                                             add_search_options, mmi_reranker, positive_int, search_options,
@@ -37,6 +43,10 @@ def register(commands, command) -> None:
     add_sampling_options(evaluate, "sampling (dialogue; instead of greedy or beam search)", temperature=1.0,
                          top_p=1.0, seed_help="the same seed repeats the same samples")
     add_mmi_options(evaluate)
+    group = evaluate.add_argument_group("results")
+    group.add_argument("--output", metavar="FILE", help="write the outputs to FILE, one line per test pair, in order")
+    group.add_argument("--json", metavar="FILE",
+                       help="write the scores, their sacreBLEU signatures, the data and the search to FILE as JSON")
 
 
 def run(args) -> int:
@@ -61,6 +71,28 @@ def run(args) -> int:
         result = translator.evaluate(pairs, args.batch_size, options=options)
         print_samples(pairs, result["hypotheses"], args.samples)
         print_scores(result)
+    write_results(args, options, result)
     traced, bound = translator.compiled_shapes([p.source for p in pairs], args.batch_size)
     print(f"compiled shapes  {traced} (at most {bound})")
     return 0
+
+
+def write_results(args, options, result: dict) -> None:
+    """--output (the outputs, one per line) and --json (the scores and how they were made)."""
+    import dataclasses
+    import json
+
+    from keras_seq2seq.files import atomic_write_text
+
+    if args.output:
+        atomic_write_text(Path(args.output), "".join(_one_line(text) + "\n" for text in result["hypotheses"]))
+    if args.json:
+        scores = {key: value for key, value in result.items() if key != "hypotheses"}
+        record = {"model": str(args.model), "data": args.data or f"task {args.task} (test split)",
+                  "search": dataclasses.asdict(options), **scores}
+        atomic_write_text(Path(args.json), json.dumps(record, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def _one_line(text: str) -> str:
+    """An output as one line: line breaks inside it (rare, but a model can write any token) become spaces."""
+    return " ".join(text.splitlines()) if "\n" in text or "\r" in text else text

@@ -19,6 +19,32 @@ from keras_seq2seq.errors import Seq2SeqError
 TASK_NAMES = ("dates", "numbers", "reverse")
 
 
+# ------------------------------------------------------------------------------ help
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with a bad value named as the flag and what is wrong with it:
+    `--learning-rate must be > 0, got -1` rather than `argument --learning-rate: must be ...`."""
+
+    def error(self, message: str):
+        match = re.fullmatch(r"argument ([^:]+): (must .*|expected .*)", message, re.DOTALL)
+        super().error(f"{match.group(1)} {match.group(2)}" if match else message)
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows an option's default only when there is one to show: never `(default: None)`, nor
+    `(default: False)` for a switch; an option whose help says its default already keeps it."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        note = getattr(action, "default_note", None)  # e.g. "from the preset: 20 (tatoeba-word), ..."
+        if note:
+            return f"{text} (default: {note})"
+        if action.default in (None, False, argparse.SUPPRESS) or "default" in text:
+            return text
+        return super()._get_help_string(action)
+
+
 # ------------------------------------------------------------------------------ value types
 
 
@@ -53,6 +79,23 @@ def number(positive: bool):
     return parse
 
 
+def interval(low: float, high: float, low_open: bool = False, high_open: bool = False):
+    """An argparse type: a number in an interval, e.g. `interval(0, 1, high_open=True)` for
+    [0, 1), with the interval in the message: "must be in [0, 1), got 2"."""
+    span = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not ((low < value if low_open else low <= value) and (value < high if high_open else value <= high)):
+            raise argparse.ArgumentTypeError(f"must be in {span}, got {text}")
+        return value
+
+    return parse
+
+
 # ------------------------------------------------------------------------------ data
 
 
@@ -61,33 +104,74 @@ def add_data_options(parser, required: bool) -> None:
     group = parser.add_argument_group("data (give --task or --data)")
     group.add_argument("--task", choices=TASK_NAMES, help="a built-in generated task")
     group.add_argument("--data", metavar="FILE", required=required,
-                       help="parallel corpus: Tatoeba/Anki or other TSV, CSV, or the source side "
-                            "of two aligned files (with --target-data)")
+                       help="parallel corpus: TSV or CSV (source first), a Tatoeba/Anki file, or the "
+                            "source side of two aligned files (with --target-data)")
     group.add_argument("--target-data", metavar="FILE", help="target side of aligned plain-text files")
-    group.add_argument("--format", choices=FORMATS, default="auto",
-                       help="corpus format; auto: aligned with --target-data, csv by suffix, else TSV")
+    group.add_argument("--format", choices=FORMATS,
+                       help="corpus format (default: auto: aligned with --target-data, csv by suffix, anki "
+                            "with --source-lang or when the third column is a Tatoeba attribution, else tsv)")
     group.add_argument("--source-lang", metavar="CODE",
                        help="Tatoeba/Anki files (English first): the source language, e.g. spa "
                             "(Spanish→English) or eng (English→the other language)")
-    group.add_argument("--source-column", type=int, default=1, help="0-based source column (TSV/CSV)")
-    group.add_argument("--target-column", type=int, default=0, help="0-based target column (TSV/CSV)")
+    group.add_argument("--source-column", type=whole_number(0), help="0-based source column (TSV/CSV; default 0)")
+    group.add_argument("--target-column", type=whole_number(0), help="0-based target column (TSV/CSV; default 1)")
     group.add_argument("--skip-bad-lines", action="store_true",
                        help="skip malformed lines (and report how many) instead of stopping")
 
 
-def read_options(args) -> dict:
-    """The corpus reader's options from `add_data_options`' flags."""
-    return dict(format=args.format, source_lang=args.source_lang, source_column=args.source_column,
-                target_column=args.target_column, skip_bad_lines=args.skip_bad_lines)
+READING_OPTIONS = ("format", "source_lang", "source_column", "target_column")
 
 
-def read_pairs(args, path: str, target_path: str | None = None) -> list:
+def read_options(args, model_info: dict | None = None) -> dict:
+    """The corpus reader's options from `add_data_options`' flags. With none of the reading flags
+    given and a model's `info`, its training data's reading (so test data reads as training did,
+    whatever default a model was trained under)."""
+    given = {name: getattr(args, name, None) for name in READING_OPTIONS}
+    if model_info is not None and all(value is None for value in given.values()):
+        given = model_reading(model_info)
+    return dict(format=given["format"] or "auto", source_lang=given["source_lang"],
+                source_column=given["source_column"], target_column=given["target_column"],
+                skip_bad_lines=args.skip_bad_lines)
+
+
+def model_reading(info: dict) -> dict:
+    """How a model's training corpus was read, as reading options (none for a task's model).
+
+    Models record `format`, `source_lang` and the columns under `info["data"]`; before source-first
+    became the default they recorded columns 1 -> 0 for a plain TSV, which is kept."""
+    data = info.get("data") or {}
+    reading = dict.fromkeys(READING_OPTIONS)
+    if "file" not in data:
+        return reading
+    if data.get("format") == "anki" or data.get("source_lang"):
+        reading.update(format="anki", source_lang=data.get("source_lang"))
+    elif data.get("format") != "aligned" and "source_column" in data:
+        reading.update(source_column=data["source_column"], target_column=data.get("target_column"))
+    return reading
+
+
+def describe_reading(reading: dict) -> str:
+    """`column 1 -> column 0 (tsv)` or the like, for messages."""
+    if reading.get("format") == "aligned":
+        return "two aligned files"
+    lang = f", --source-lang {reading['source_lang']}" if reading.get("source_lang") else ""
+    return (f"column {reading.get('source_column')} → column {reading.get('target_column')} "
+            f"({reading.get('format')}{lang})")
+
+
+def read_pairs(args, path: str, target_path: str | None = None, model_info: dict | None = None,
+               report=None) -> list:
     """The pairs of `path` read with the data options; a summary (and skipped lines) on stderr."""
     from keras_seq2seq.data.corpus import ReadReport, read_corpus
 
-    report = ReadReport()
-    pairs = list(read_corpus(path, target_path=target_path, report=report, **read_options(args)))
-    print(f"{path}: {report.summary()}", file=sys.stderr)
+    options = read_options(args, model_info)
+    report = report if report is not None else ReadReport()
+    pairs = list(read_corpus(path, target_path=target_path, report=report, **options))
+    print(f"{path}: {report.summary()}; {describe_reading(report.reading)}", file=sys.stderr)
+    if model_info is not None and options != read_options(args):
+        print("  read as the model's training data was read; the reading flags choose otherwise", file=sys.stderr)
+    for note in report.notes:
+        print(f"  {note}", file=sys.stderr)
     for message in report.first_skipped:
         print(f"  skipped: {message}", file=sys.stderr)
     return pairs
@@ -108,7 +192,7 @@ def task_or_data_pairs(args, translator, split: str) -> list:
         # The same train size and seed as in training, so the splits are the ones it used.
         size = translator.info.get("data", {}).get("train_pairs", 20000)
         return task_data(args.task, size, translator.settings.train.seed)[split]
-    return read_pairs(args, args.data, args.target_data)
+    return read_pairs(args, args.data, args.target_data, model_info=translator.info)
 
 
 # ------------------------------------------------------------------------------ search

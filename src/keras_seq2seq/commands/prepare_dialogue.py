@@ -1,7 +1,7 @@
 """`seq2seq prepare-dialogue CONVERSATIONS... --out pairs.tsv`: conversations → training pairs.
 
     seq2seq prepare-dialogue chats.txt --out pairs.tsv --context-turns 2
-    seq2seq train --data pairs.tsv --format tsv --source-column 0 --target-column 1 --out runs/chat
+    seq2seq train --data pairs.tsv --out runs/chat
     seq2seq prepare-dialogue ../shared/data/dailydialog/train.txt --out dd-train.tsv --context-turns 3
 
 Conversation files hold one utterance per line and a blank line between conversations, or, in
@@ -37,6 +37,6 @@ def run(args) -> int:
     counts = write_dialogue_pairs(args.conversations, args.out, args.context_turns, args.format)
     print(f"{args.out}: {counts['pairs']:,} (context, response) pairs from {counts['conversations']:,} "
           f"conversations, {counts['turns']:,} turns; context = last {args.context_turns} turn(s)")
-    print(f"train with: seq2seq train --data {args.out} --format tsv --source-column 0 "
-          f"--target-column 1 --out runs/chat")
+    print(f"train with: seq2seq train --data {args.out} --out runs/chat  (the context is column 0, read as "
+          f"the source)")
     return 0

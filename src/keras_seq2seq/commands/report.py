@@ -19,8 +19,9 @@ def print_scores(result: dict) -> None:
     print(f"sentences        {result['sentences']:,}")
     print(f"exact match      {result['exact_match']:.3f}")
     print(f"token accuracy   {result['token_accuracy']:.3f}")
-    print(f"BLEU             {result['bleu']:.1f}")
-    print(f"chrF             {result['chrf']:.1f}")
+    signatures = result.get("signatures") or {}
+    print(f"BLEU             {result['bleu']:.1f}" + (f"  {signatures['bleu']}" if "bleu" in signatures else ""))
+    print(f"chrF             {result['chrf']:.1f}" + (f"  {signatures['chrf']}" if "chrf" in signatures else ""))
     print(f"decoding         {result['sentences_per_second']:,.0f} sentences/s")
 
 
@@ -32,7 +33,7 @@ def print_dialogue_scores(result: dict) -> None:
     """Dialogue scores: perplexity of the references, then the generated replies' BLEU and variety."""
     print(f"sentences        {result['sentences']:,}")
     print(f"perplexity       {result['perplexity']:.2f} (reference replies, per token, <eos> included)")
-    print(f"BLEU             {result['bleu']:.2f} ({result['bleu_signature']})")
+    print(f"BLEU             {result['bleu']:.2f} ({result['signatures']['bleu']})")
     print(f"Distinct-1       {result['distinct1']:.4f} (distinct words / words generated)")
     print(f"Distinct-2       {result['distinct2']:.4f} (distinct word pairs / word pairs generated)")
     print(f"mean length      {result['mean_length']:.1f} tokens")

@@ -19,8 +19,8 @@ from keras_seq2seq.commands.options import number, positive_int, whole_number
 def register(commands, command) -> None:
     serve = command(commands, "serve", run_serve, "serve models over HTTP: a JSON API and a page")
     serve.add_argument("--model", action="append", required=True, metavar="[NAME=]DIR",
-                       help="model directory to serve, optionally named (repeat for several; "
-                            "the first is the default)")
+                       help="model directory (or ONNX export directory) to serve, optionally named "
+                            "(repeat for several; the first is the default)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on")
     group = serve.add_argument_group("batching")
@@ -47,6 +47,9 @@ def register(commands, command) -> None:
 
 
 def run_serve(args) -> int:
+    from keras_seq2seq.extras import require
+
+    require("serve", "`seq2seq serve`")
     import uvicorn
 
     from keras_seq2seq.serving import Limits, create_app, load_models

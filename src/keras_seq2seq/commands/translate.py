@@ -21,7 +21,8 @@ from keras_seq2seq.errors import Seq2SeqError
 def register(commands, command) -> None:
     translate = command(commands, "translate", run,
                         "translate lines from stdin or --input, one output line per input line")
-    translate.add_argument("--model", required=True, metavar="DIR", help="model directory")
+    translate.add_argument("--model", required=True, metavar="DIR",
+                           help="model directory, or an ONNX export directory (`seq2seq export`)")
     translate.add_argument("--input", metavar="FILE", help="read sentences from FILE instead of stdin")
     translate.add_argument("--output", metavar="FILE", help="write translations to FILE instead of stdout")
     translate.add_argument("--batch-size", type=positive_int, default=64, help="sentences decoded together")
@@ -52,15 +53,30 @@ def _input_lines(text: str) -> list[str]:
     return lines[:-1] if lines[-1] == "" else lines
 
 
-def run(args) -> int:
+def _load(directory: str):
+    """A `Translator`, or for an ONNX export directory the runtime's translator (no Keras)."""
+    from keras_seq2seq.runtime.manifest import is_export
+
+    if is_export(directory):
+        from keras_seq2seq.runtime import load
+
+        return load(directory)
     from keras_seq2seq.translator import Translator
 
+    return Translator.load(directory)
+
+
+def run(args) -> int:
     started = time.perf_counter()
     options = search_options(args)  # checked before the model loads
     reranker = mmi_reranker(args, args.batch_size)
     if reranker is not None and args.plot_attention:
         raise Seq2SeqError("--plot-attention draws the beam's own best output; leave out --mmi-model")
-    translator = Translator.load(args.model)
+    if args.plot_attention:
+        from keras_seq2seq.extras import require
+
+        require("plot", "--plot-attention")
+    translator = _load(args.model)
     if args.input:
         from keras_seq2seq.files import read_text_file
 
@@ -95,7 +111,10 @@ def run(args) -> int:
             raise Seq2SeqError(f"{args.output}: cannot write ({error.strerror})") from None
     else:
         sys.stdout.write(text)
-    if args.verbose:
+    if args.verbose and getattr(translator, "exported", False):
+        print(f"translate: {len(lines):,} lines in {time.perf_counter() - started:.1f} s (model loading "
+              f"included); ONNX export, {translator.precision}", file=sys.stderr)
+    elif args.verbose:
         traced, bound = translator.compiled_shapes(lines, args.batch_size)
         print(f"translate: {len(lines):,} lines in {time.perf_counter() - started:.1f} s (model loading "
               f"included); {traced} compiled shapes (at most {bound})", file=sys.stderr)

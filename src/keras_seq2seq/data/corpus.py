@@ -1,5 +1,10 @@
 """Streaming readers for parallel corpora: Tatoeba/Anki, TSV, CSV and aligned plain-text files.
 
+Columns are read source first (column 0 -> column 1), as other toolkits read a two-column
+file. Tatoeba/Anki files (manythings.org) put English first whatever the pair; they are read as
+such with format "anki" or a `source_lang`, or when recognised by their third column, a
+Tatoeba attribution (`CC-BY 2.0 (France) Attribution: tatoeba.org #...`, see `looks_like_anki`).
+
 Real corpora are large and messy, so the readers stream (constant memory), decode bytes themselves
 (a bad byte is reported with file, line and column) and treat every malformed line alike: a
 CorpusError naming "path:line", or with skip_bad_lines=True a count in a ReadReport, never a silent
@@ -11,6 +16,7 @@ from __future__ import annotations
 import codecs
 import csv
 import os
+import re
 from dataclasses import dataclass, field
 from itertools import zip_longest
 from pathlib import Path
@@ -26,6 +32,9 @@ _INVISIBLE = str.maketrans("", "", "\u200b\ufeff")
 _FIELD_STRIP = " \t\r"  # only plain spaces: a no-break space may be meaningful text
 _SEPARATOR_NAMES = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe", " ": "space"}
 _PathLike = str | os.PathLike
+# The third column of a Tatoeba/Anki line: "CC-BY 2.0 (France) Attribution: tatoeba.org #123 (me) & #456 (you)".
+_ANKI_ATTRIBUTION = re.compile(r"CC-BY\b.*\btatoeba\.org #\d+", re.IGNORECASE)
+_SNIFF_LINES = 5  # non-blank lines looked at to recognise a Tatoeba/Anki file
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,10 @@ class ReadReport:
     skipped: int = 0
     filtered: int = 0
     first_skipped: list[str] = field(default_factory=list)
+    # How the file was read: {"format", "source_lang", "source_column", "target_column"} (for the
+    # model's record, so that its test data can be read alike), and a note when it was guessed.
+    reading: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """One line such as "117,376 pairs read, 3 bad lines skipped, 12 filtered by length"."""
@@ -145,7 +158,7 @@ class _Reading:
             raise CorpusError(f"no sentence pairs found ({why})", path=self.path)
 
 
-def read_tsv(path: _PathLike, source_column: int = 1, target_column: int = 0, separator: str = "\t",
+def read_tsv(path: _PathLike, source_column: int = 0, target_column: int = 1, separator: str = "\t",
              skip_bad_lines: bool = False, report: ReadReport | None = None) -> Iterator[Pair]:
     """Pairs from delimited text (0-based columns; extra columns ignored, no quoting)."""
     if not separator:
@@ -176,7 +189,7 @@ def read_anki(path: _PathLike, source_lang: str = "spa", skip_bad_lines: bool = 
     return read_tsv(path, *columns, "\t", skip_bad_lines, report)
 
 
-def read_csv(path: _PathLike, source_column: int = 1, target_column: int = 0,
+def read_csv(path: _PathLike, source_column: int = 0, target_column: int = 1,
              skip_bad_lines: bool = False, report: ReadReport | None = None,
              has_header: bool = False) -> Iterator[Pair]:
     """Pairs from real CSV (quoted commas and newlines); errors give the record's first line."""
@@ -271,29 +284,70 @@ def filter_length(pairs: Iterable[Pair], max_source_len: int | None, max_target_
     return kept()
 
 
+def looks_like_anki(path: _PathLike) -> bool:
+    """True when the file's first non-blank lines all have a third tab-separated column that is a
+    Tatoeba attribution, as manythings.org's files have (`english<TAB>other<TAB>CC-BY 2.0 ...
+    tatoeba.org #123 ...`). Older releases without that column are not recognised: they need
+    `--source-lang` (or `format="anki"`)."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(_CHUNK)
+    except OSError:
+        return False  # the reader says what is wrong with the file
+    lines = head.decode("utf-8", "replace").splitlines()
+    lines = [line for line in (lines[:-1] if len(head) == _CHUNK else lines) if line.strip()][:_SNIFF_LINES]
+    return bool(lines) and all(len(fields := line.split("\t")) >= 3 and _ANKI_ATTRIBUTION.match(fields[2].strip())
+                               for line in lines)
+
+
 def read_corpus(path: _PathLike, *, format: str = "auto", source_lang: str | None = None,
-                source_column: int = 1, target_column: int = 0, separator: str | None = None,
+                source_column: int | None = None, target_column: int | None = None, separator: str | None = None,
                 target_path: _PathLike | None = None, skip_bad_lines: bool = False,
                 report: ReadReport | None = None) -> Iterator[Pair]:
     """One entry point for every format. auto: aligned if target_path is given, tsv if separator
-    is, csv for a .csv suffix, anki if source_lang is given, else tsv. Options that the chosen
-    format would ignore are errors, so a mistaken direction or column choice is never silent."""
+    or columns are, csv for a .csv suffix, anki if source_lang is given or the file is recognised
+    as a Tatoeba/Anki file (`looks_like_anki`), else tsv. TSV and CSV columns default to 0 (source)
+    and 1 (target); an anki file's source is the language other than English unless source_lang is
+    eng. Options that the chosen format would ignore are errors, so a mistaken direction or column
+    choice is never silent. `report.reading` records the choice, `report.notes` a guess."""
     if format not in FORMATS:
         raise CorpusError(f"unknown corpus format {format!r}; valid: {', '.join(FORMATS)}", path=path)
+    columns_given = source_column is not None or target_column is not None
+    recognised = False
     if format == "auto":
-        format = ("aligned" if target_path is not None else "tsv" if separator is not None
+        format = ("aligned" if target_path is not None else "tsv" if separator is not None or
+                  (columns_given and Path(path).suffix.lower() != ".csv")
                   else "csv" if Path(path).suffix.lower() == ".csv"
-                  else "anki" if source_lang is not None else "tsv")
+                  else "anki" if source_lang is not None else None)
+        if format is None:
+            recognised = looks_like_anki(path)
+            format = "anki" if recognised else "tsv"
     if (target_path is not None) != (format == "aligned"):
         raise CorpusError("target_path goes with (and only with) the aligned format", path=path)
     if source_lang is not None and format != "anki":
         raise CorpusError(f"source_lang is for anki files, not {format}; choose columns instead", path=path)
     if separator is not None and format != "tsv":
         raise CorpusError(f"a separator is for tsv files, not {format}", path=path)
+    if columns_given and format in ("anki", "aligned"):
+        raise CorpusError(f"columns are for tsv and csv files, not {format}"
+                          + ("; an anki file's direction is chosen with source_lang" if format == "anki" else ""),
+                          path=path)
+    report = report if report is not None else ReadReport()
+    source_column = 0 if source_column is None else source_column
+    target_column = 1 if target_column is None else target_column
     if format == "aligned":
+        report.reading = {"format": "aligned"}
         return read_aligned(path, target_path, skip_bad_lines, report)
     if format == "anki":
+        english_source = (source_lang or "").strip().lower() in ("eng", "en", "english")
+        report.reading = {"format": "anki", "source_lang": source_lang,
+                          "source_column": 0 if english_source else 1, "target_column": 1 if english_source else 0}
+        if recognised:
+            report.notes.append("recognised as a Tatoeba/Anki file (its third column is a tatoeba.org "
+                                "attribution): English is column 0, so column 1 (the other language) is the "
+                                "source; --source-lang eng reverses it")
         return read_anki(path, source_lang or "spa", skip_bad_lines, report)
+    report.reading = {"format": format, "source_column": source_column, "target_column": target_column}
     if format == "csv":
         return read_csv(path, source_column, target_column, skip_bad_lines, report)
     return read_tsv(path, source_column, target_column, separator or "\t", skip_bad_lines, report)

@@ -4,13 +4,16 @@ This is the only code in the package that touches the network, and only when a u
 (`seq2seq data download spa-eng --to DIR`). The archive `spa-eng.zip` holds `spa.txt`
 (`english<TAB>spanish[<TAB>attribution]`) and `_about.txt` (the terms of use). Everything is
 written to a temporary name and renamed into place, so an interrupted download leaves nothing
-half-written behind. The zip is checked before anything is unpacked: a member whose name would
+half-written behind. Beside the archive goes `data-source.json` (where it came from, its licence
+and the attribution it asks for), which `seq2seq train` copies into the model card of every model
+trained on these files. The zip is checked before anything is unpacked: a member whose name would
 land outside the target directory (an absolute path, `..`, a drive letter) or a symbolic link
 refuses the whole archive.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -23,7 +26,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 from typing import Callable
 
-from keras_seq2seq.files import FILE_MODE
+from keras_seq2seq.files import FILE_MODE, atomic_write_text
 from keras_seq2seq.errors import Seq2SeqError
 
 BASE_URL = "https://www.manythings.org/anki/"  # the public home of the Tatoeba/Anki pair files
@@ -31,6 +34,9 @@ USER_AGENT = "keras-seq2seq (+https://www.manythings.org/anki/ downloader)"  # t
 TIMEOUT = 30  # seconds to wait for the server to answer or send more bytes
 CHUNK = 1 << 16  # bytes read at a time
 MAX_UNPACKED = 1 << 30  # refuse archives that would unpack to more than 1 GiB
+SOURCE_FILE = "data-source.json"  # what `download_pair` records beside the files
+LICENCE = "CC BY 2.0 FR (https://creativecommons.org/licenses/by/2.0/fr/, https://tatoeba.org/eng/terms_of_use)"
+ATTRIBUTION = "www.manythings.org/anki and tatoeba.org"
 _PAIR = re.compile(r"^([a-z]{3})-eng$")  # manythings names: three-letter code, then -eng
 
 
@@ -167,7 +173,30 @@ def download_pair(pair: str, out_dir: str | os.PathLike, url: str | None = None,
         raise DownloadError(f"{out_dir}: cannot create the directory ({error.strerror})") from None
     archive = out_dir / f"{pair}.zip"
     fetch(archive_url(pair, url), archive, progress, timeout)
-    return find_pair_file(unpack(archive, out_dir), language)
+    pair_file = find_pair_file(unpack(archive, out_dir), language)
+    source = {"pair": pair, "url": archive_url(pair, url), "licence": LICENCE, "attribution": ATTRIBUTION}
+    atomic_write_text(out_dir / SOURCE_FILE, json.dumps(source, indent=2) + "\n")
+    return pair_file
+
+
+def licence_note(directory: str | os.PathLike) -> str | None:
+    """The licence of the Tatoeba files in `directory`, as a model card quotes it: from the
+    `data-source.json` that `download_pair` wrote, or from manythings.org's own `_about.txt`;
+    None for files of unknown origin."""
+    directory = Path(directory)
+    try:
+        source = json.loads((directory / SOURCE_FILE).read_text(encoding="utf-8"))
+        return (f"{source['licence']}; attribution: \"{source['attribution']}\" (downloaded from "
+                f"{source['url']} by `seq2seq data download`)")
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    try:
+        about = (directory / "_about.txt").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    if "tatoeba" in about.lower():
+        return f"{LICENCE}; attribution: \"{ATTRIBUTION}\" (Tatoeba sentences, per the _about.txt beside the data)"
+    return None
 
 
 class ProgressBar:

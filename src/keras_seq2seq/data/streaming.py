@@ -150,6 +150,10 @@ class StreamedCorpus(TrainingData):
     def plan(self, encode: EncodePair, settings) -> BatchPlan:
         """Batches read one shuffle buffer at a time; the pairs themselves are never held."""
         t = settings.train
+        if t.batch_tokens:
+            raise ConfigError("token batches (batch_tokens) are cut from the whole corpus sorted by length "
+                              "before an epoch starts, and a stream is never held: use batch_size with a "
+                              "streamed corpus")
         scan = self.scan(settings)
         if not scan.kept:
             raise ConfigError(f"{self.path}: all {scan.pairs:,} training pairs are longer than the length "

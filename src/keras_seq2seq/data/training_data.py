@@ -140,7 +140,8 @@ class PairList(TrainingData):
         if not sources:
             raise ConfigError(f"all {len(self.pairs)} training pairs are longer than the length limits "
                               f"(max_source_len={t.max_source_len}, max_target_len={t.max_target_len})")
-        batches = TrainingBatches(sources, targets, t.batch_size, t.length_step, seed=t.seed)
+        batches = TrainingBatches(sources, targets, t.batch_size, t.length_step, seed=t.seed,
+                                  batch_tokens=t.batch_tokens, row_multiple=t.devices)
         return BatchPlan(batches, len(sources), dropped, max(len(y) for y in targets), (sources, targets))
 
 

@@ -83,6 +83,9 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None, max
             raise RequestError(404, f"model: no model named {name!r}; this server has "
                                     f"{', '.join(repr(n) for n in models)}")
         options = check_translate(request, limits)
+        if options.sampling is not None and models[name].exported:
+            raise RequestError(422, f"sample: model {name!r} is an ONNX export, which decodes with greedy "
+                                    "and beam search only")
         if options.attention and not models[name].has_attention:
             raise RequestError(422, f"attention: model {name!r} has no attention to show")
         texts = sentences_of(request)

@@ -16,7 +16,12 @@ from keras_seq2seq.errors import ConfigError
 class ServedModel:
     name: str
     directory: Path
-    translator: object  # keras_seq2seq.translator.Translator (imported lazily: keras is heavy)
+    translator: object  # a Translator, or a runtime.ExportedTranslator for an ONNX export directory
+
+    @property
+    def exported(self) -> bool:
+        """An ONNX export: decoded by onnxruntime, greedy and beam search only (no sampling)."""
+        return getattr(self.translator, "exported", False)
 
     @property
     def has_attention(self) -> bool:
@@ -50,6 +55,7 @@ class ServedModel:
             "architecture": {"cell": m.cell, "units": m.units, "layers": m.num_layers,
                              "attention": m.attention, "bidirectional": m.bidirectional},
             "has_attention": self.has_attention,
+            "runtime": f"onnx-{self.translator.precision}" if self.exported else "keras",
             "max_output_len": t.max_output_len,
             # The saved checkpoint's dev scores, as recorded in config.json at training time
             # (null for a model trained without a dev set).
@@ -83,12 +89,20 @@ def parse_model_specs(specs: list[str]) -> list[tuple[str, Path]]:
 
 def load_models(specs: list[str], shortlist: int = 0) -> dict[str, ServedModel]:
     """Load every model directory (a `ModelFileError` names the one that is broken); with
-    `shortlist` > 0, each decodes greedy and beam requests with that vocabulary shortlist."""
-    from keras_seq2seq.translator import Translator
+    `shortlist` > 0, each decodes greedy and beam requests with that vocabulary shortlist.
+    An ONNX export directory (`seq2seq export`) is served by the runtime, without Keras."""
+    from keras_seq2seq.runtime.manifest import is_export
 
     models = {}
     for name, directory in parse_model_specs(specs):
-        translator = Translator.load(directory)
+        if is_export(directory):
+            from keras_seq2seq.runtime import load
+
+            translator = load(directory)
+        else:
+            from keras_seq2seq.translator import Translator
+
+            translator = Translator.load(directory)
         if shortlist and translator.shortlist is None:
             raise ConfigError(f"--shortlist: model {name!r} ({directory}) has no shortlist.json; build it "
                               f"with `seq2seq shortlist --model {directory} --data TRAIN`")

@@ -64,6 +64,7 @@ class DevSelection(StepCounter):
         self.min_learning_rate = min_learning_rate
         self.out_dir = out_dir
         self.verbose = verbose
+        self.listeners: list = []  # callables given each message as one line (plain progress, logs)
         self.higher_is_better = self.decodes
         self.best = -math.inf if self.higher_is_better else math.inf
         self.best_weights = None
@@ -78,8 +79,7 @@ class DevSelection(StepCounter):
         if self.every_steps and self._step % self.every_steps == 0:
             scores = self._decode_dev()
             self._judge(scores, epoch=self._epoch + 1, step=self._step)
-            if self.verbose:
-                print(f"\nstep {self._step}: dev BLEU {scores['val_bleu']:.2f} chrF {scores['val_chrf']:.2f}")
+            self._say(f"step {self._step}: dev BLEU {scores['val_bleu']:.2f} chrF {scores['val_chrf']:.2f}")
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
@@ -151,8 +151,13 @@ class DevSelection(StepCounter):
         new = max(old * self.plateau_factor, self.min_learning_rate)
         if new < old:
             optimizer.learning_rate = new
-            if self.verbose:
-                print(f"\nstep {step}: no dev improvement; learning rate {old:.2e} → {new:.2e}")
+            self._say(f"step {step}: no dev improvement; learning rate {old:.2e} → {new:.2e}")
+
+    def _say(self, message: str) -> None:
+        if self.verbose:
+            print("\n" + message)  # below Keras' progress bar
+        for listener in self.listeners:
+            listener(message)
 
 
 class Warmup(StepCounter):
@@ -230,6 +235,9 @@ class TensorBoardLog(StepCounter):
         self._written = 0
 
     def on_train_begin(self, logs=None):
+        from keras_seq2seq.extras import require
+
+        require("tensorboard", "TensorBoard logs")
         from tensorboardX import SummaryWriter
 
         self.writer = SummaryWriter(str(self.log_dir))

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Callable
 import keras
 import numpy as np
 
-from keras_seq2seq.artifacts import load_bundle, save_bundle
+from keras_seq2seq.artifacts import CONFIG_FILE, load_bundle, save_bundle
 from keras_seq2seq.bundle import ModelBundle
 from keras_seq2seq.data.training_data import training_data
 from keras_seq2seq.errors import ConfigError, ModelFileError, Seq2SeqError
@@ -176,6 +176,14 @@ def remove(out_dir: Path) -> None:
         os.replace(final, trash / CHECKPOINT_DIR)
         shutil.rmtree(trash, ignore_errors=True)
     shutil.rmtree(Path(out_dir) / _OLD_DIR, ignore_errors=True)
+
+
+def finished_model(out_dir: str | Path) -> bool:
+    """True when `out_dir` holds a finished model: a `config.json` (the last file a model
+    directory gets) and no unfinished run to resume. Training into it would replace that model."""
+    out_dir = Path(out_dir)
+    unfinished = any((out_dir / name / TRAINER_FILE).is_file() for name in (CHECKPOINT_DIR, _OLD_DIR))
+    return (out_dir / CONFIG_FILE).is_file() and not unfinished
 
 
 def check_writable(directory: Path, needed_bytes: int = 0) -> None:

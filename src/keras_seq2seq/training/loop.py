@@ -21,6 +21,7 @@ from typing import Iterable, Sequence
 
 import keras
 
+from keras_seq2seq import metrics
 from keras_seq2seq.artifacts import save_bundle
 from keras_seq2seq.bundle import ModelBundle
 from keras_seq2seq.config import Settings
@@ -36,6 +37,8 @@ from keras_seq2seq.training.callbacks import (DevSelection, EpochPlan, NanGuard,
                                               Throughput, TimeBudget, TrainingDiverged, Warmup)
 from keras_seq2seq.training.checkpoint import Checkpoint, Checkpointer, check_writable
 from keras_seq2seq.training.distribution import choose_devices, data_parallel
+from keras_seq2seq.training.environment import hardware
+from keras_seq2seq.training.progress import ProgressLines
 
 
 def train(data, dev: Iterable | None, settings: Settings, out_dir: str | Path | None = None,
@@ -130,6 +133,7 @@ def _fit(bundle: ModelBundle, data: TrainingData, dev: PairList | None, out_dir:
                              patience=t.patience if dev else 0, plateau_patience=t.plateau_patience,
                              plateau_factor=t.plateau_factor, min_learning_rate=t.min_learning_rate,
                              out_dir=out_dir, verbose=verbose)
+    selection.listeners += [callback.note for callback in extra if isinstance(callback, ProgressLines)]
     meter, nan_guard = Throughput(batches), NanGuard()
     if resume_from:
         selection.restore(prior["selection"], resume_from.best_weights())
@@ -200,6 +204,9 @@ def _fit(bundle: ModelBundle, data: TrainingData, dev: PairList | None, out_dir:
         "target_tokens_per_second": round(meter.steady_rate(), 1),
         "compiled_shapes": compiled_shapes(bundle, generation, batches, dev_batches),
         "devices": t.devices,
+        "hardware": hardware(),
+        **({"signatures": metrics.signatures()} if dev and selection.decodes else {}),
+        "batches": batches.describe() if hasattr(batches, "describe") else {},
         "history": progress.history,
         "resumed_from": resumed_from,
     }
