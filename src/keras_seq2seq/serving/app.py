@@ -113,6 +113,13 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None, max
             raise RequestError(404, f"model: no model named {name!r}; this server has "
                                     f"{', '.join(repr(n) for n in models)}")
         options = check_reply(request, limits)
+        if models[name].exported:  # greedy and beam only; the default n-gram blocking is left out
+            blocking = "no_repeat_ngram" in request.model_fields_set and options.no_repeat_ngram
+            if options.sampling is not None or blocking:
+                field = "sample" if options.sampling is not None else "no_repeat_ngram"
+                raise RequestError(422, f"{field}: model {name!r} is an ONNX export, which decodes with greedy "
+                                        "and beam search only")
+            options = options.replace(no_repeat_ngram=0)
         # The context exactly as prepare-dialogue built the model's training sources.
         context = context_source(request.turns, models[name].context_turns or CONTEXT_TURNS)
         key = (name, options) if options.sampling is None else (name, options, object())

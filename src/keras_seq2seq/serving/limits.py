@@ -110,7 +110,8 @@ class ReplyRequest(BaseModel):
     model: StrictStr | None = Field(None, description="model name from /v1/models; default: the first")
     beam_size: StrictInt = Field(1, description="hypotheses kept; 1 is greedy search")
     length_penalty: Number = Field(0.0, description="GNMT length penalty alpha for beam search")
-    no_repeat_ngram: StrictInt = Field(3, description="the reply never repeats one of its own n-grams (0: off)")
+    no_repeat_ngram: StrictInt = Field(3, description="the reply never repeats one of its own n-grams (0: off; "
+                                                        "an ONNX export: off, and refused if given)")
     sample: StrictBool = Field(False, description="draw tokens from the model's distribution instead of searching")
     temperature: Number = Field(1.0, description="sampling: below 1 sharpens, above 1 flattens")
     top_k: StrictInt = Field(0, description="sampling: draw from the k most likely tokens only (0: all)")

@@ -4,12 +4,17 @@
 "use strict";
 
 const conversation = [];  // every turn so far, oldest first: the user's and the model's, alternating
+let chatModel = null;     // the dialogue model chosen, as /v1/models describes it
 
 function showChat(model) {
   const chatting = Boolean(model && model.dialogue);
   document.body.classList.toggle("chatting", chatting);
   $("chat").hidden = !chatting;
+  chatModel = chatting ? model : null;
   if (chatting) {
+    const exported = model.runtime !== "keras";  // an ONNX export: greedy and beam search only
+    $("chat-sample").disabled = exported;
+    if (exported) $("chat-sample").checked = false;
     const perplexity = model.dev_loss == null ? "" : `; dev perplexity ${Math.exp(model.dev_loss).toFixed(1)}`;
     $("chat-info").textContent = `The model reads the last ${model.dialogue.context_turns} turns${perplexity}.`;
     $("message").focus();
@@ -35,8 +40,9 @@ async function say(event) {
   conversation.push(text);
   addTurn(text, "user");
   $("message").value = "";
-  const request = { turns: conversation, model: $("model").value, no_repeat_ngram: 3 };
-  if ($("chat-sample").checked) {  // livelier: a draw from the likeliest tokens, repeatable by its seed
+  const request = { turns: conversation, model: $("model").value };
+  if (chatModel && chatModel.runtime === "keras") request.no_repeat_ngram = 3;  // an ONNX export cannot block
+  if ($("chat-sample").checked && !$("chat-sample").disabled) {  // livelier: a draw from the likeliest tokens, repeatable by its seed
     Object.assign(request, { sample: true, temperature: 0.8, top_p: 0.9, seed: conversation.length });
   } else {
     Object.assign(request, { beam_size: Number($("beam").value), length_penalty: 1.0 });
