@@ -1,7 +1,8 @@
 """Dialogue on DailyDialog: ours and OpenNMT-py 3.5.1 trained for the same budget, replies scored alike.
 
     python bench/dialogue.py --minutes 30 --peer
-    python bench/dialogue.py --minutes 2 --train-limit 3000 --dev-limit 200 --test-limit 300 --peer  # smoke
+    python bench/dialogue.py --minutes 2 --train-limit 3000 --dev-limit 200 --test-limit 300 --peer \
+        --peer-save-steps 20                                                             # smoke
     python bench/dialogue.py --model runs/dialogue --reverse-model runs/dialogue-reverse   # decode only
 
 Reads DailyDialog's own splits (`../shared/data/dailydialog/{train,dev,test}.txt`, one
@@ -71,6 +72,9 @@ def main() -> int:
     parser.add_argument("--model", type=Path, help="decode with this trained model instead of training one")
     parser.add_argument("--reverse-model", type=Path, help="with --model: its reverse model")
     parser.add_argument("--peer-model", type=Path, help="with --peer: this OpenNMT-py checkpoint instead of training")
+    parser.add_argument("--peer-save-steps", type=int, default=200,
+                        help="the peer checkpoints every N steps (the newest whole one is its model; lower it "
+                             "for budgets of a minute or two)")
     parser.add_argument("--out", type=Path, default=Path("runs") / "dialogue", help="our model directory "
                         "(the reverse model goes to <out>-reverse)")
     parser.add_argument("--work", type=Path, default=HERE / "results" / "dialogue",
@@ -196,7 +200,7 @@ def run_peer(args, data: dict, tokenize) -> dict | None:
     from opennmt_peer import ensure_venv
 
     python = ensure_venv()
-    work = (HERE / "peers" / "runs" / "dialogue").resolve()
+    work = (args.work / "peer").resolve()
     work.mkdir(parents=True, exist_ok=True)
     train = [(s, t) for s, t in data["train"] if within_limits(tokenize, s, t)]
     write_tokens(work / "train", train, tokenize)
@@ -208,7 +212,8 @@ def run_peer(args, data: dict, tokenize) -> dict | None:
     else:
         busy_warning("dialogue")
         print(f"dialogue: OpenNMT-py trains for {args.minutes:g} minutes in {work}", flush=True)
-        trained = run_side([*side, "train", "--work", str(work), "--minutes", str(args.minutes)],
+        trained = run_side([*side, "train", "--work", str(work), "--minutes", str(args.minutes),
+                            "--save-steps", str(args.peer_save_steps)],
                            "dialogue: OpenNMT-py's training")
         if trained is None:
             return None
