@@ -54,8 +54,11 @@ def side_arguments(doc: str) -> argparse.ArgumentParser:
     parser.add_argument("--data", type=Path, help="folder with train.tsv and test.tsv (source<TAB>target)")
     parser.add_argument("--json", type=Path, required=True, help="write the figures here")
     parser.add_argument("--attention", action="store_true", help="brnn encoder + Luong general + input feeding")
+    parser.add_argument("--transformer", action="store_true",
+                        help="a Transformer of --units model size (bench/speed.py's tfm configuration)")
     for name, default in (("steps", 300), ("batch-size", 64), ("batch-tokens", 0), ("vocab", 8000), ("embedding", 256),
-                          ("units", 512), ("max-length", 50), ("sentences", 1000), ("beam-size", 5), ("seed", 1)):
+                          ("units", 512), ("max-length", 50), ("sentences", 1000), ("beam-size", 5), ("seed", 1),
+                          ("layers", 3), ("heads", 4), ("ffn-dim", 1024), ("warmup-steps", 100)):
         parser.add_argument(f"--{name}", type=int, default=default)
     return parser
 

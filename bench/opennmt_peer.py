@@ -2,11 +2,20 @@
 
     python bench/opennmt_peer.py --data-dir ../shared/data --pair spa-eng --minutes 30 \\
         --work bench/peers/runs/spa-eng [--json peer.json] [--train-limit 5000]
+    python bench/opennmt_peer.py --pair spa-eng --minutes 30 --recipe transformer --units 256 \\
+        --layers 2 --heads 4 --ffn-dim 1024 --warmup-steps 400 --peak-lr 1e-3
 
-Trains OpenNMT-py's classic RNN recipe (RECIPE) for the same wall-clock budget on the same splits
-and scores it the same way (sacrebleu defaults: 13a, cased, raw references). It makes (once; a
-stamp file skips it next time) a venv at bench/peers/opennmt-venv with pinned packages, then
-runs itself again inside it: Moses-tokenises the splits (Chinese into characters), builds the
+Trains an OpenNMT-py recipe for the same wall-clock budget on the same splits and scores it the
+same way (sacrebleu defaults: 13a, cased, raw references; Chinese output with tokenize="zh").
+`--recipe rnn` (the default) is its classic RNN recipe (RECIPE); `--recipe transformer` its
+Transformer recipe (`transformer_recipe`) at the sizes given here, which bench/quality.py takes from
+the keras-seq2seq preset it compares, so both train the same network; its text is one joint
+SentencePiece model learnt by pyonmttok on both sides of the training split. `--source-lang eng`
+turns the direction: English source, the pair's other language the target (e.g. English → Chinese
+on cmn-eng). It makes (once; a stamp file skips it next time) a venv at bench/peers/opennmt-venv
+with pinned packages, then runs itself again inside it: Moses-tokenises the splits (Chinese, on
+either side, into characters: the usual recipe for a corpus this small, and no segmenter to
+install), builds the
 vocabularies, trains until the budget ends (OpenNMT-py has no time limit: it is killed, and the
 newest whole checkpoint is used), decodes the test source with beam 5 and greedy, detokenises
 and scores. bench/README.md says what each figure counts. Last line:
@@ -43,6 +52,7 @@ INSTALL_STEPS = [
     ["configargparse==1.9.0", "pyyaml==6.0.3", "six==1.17.0", "pyonmttok==1.38.1",
      "spacy==3.8.18", "pyahocorasick==2.3.1", "rapidfuzz==3.14.6", "fasttext-wheel==0.9.2",
      "sacremoses==0.2.0", "sacrebleu==2.6.0"],
+    ["ctranslate2==4.8.5"],  # bench/speed_peer.py: the Transformer converted, the decoding anchor
 ]
 # The recipe: 2-layer brnn encoder, 256 LSTM units, "general" global attention, input feed,
 # dropout 0.3, Adam 0.001, 2,048-token batches, words seen at least twice.
@@ -60,6 +70,8 @@ def parse_args(argv: list[str]):
     parser = argument_parser(__doc__)
     add_pair_arguments(parser)
     parser.add_argument("--minutes", type=float, default=30.0, help="training wall-clock budget")
+    parser.add_argument("--source-lang", help="source language (default: the pair's first; eng: English → "
+                                              "the other language)")
     parser.add_argument("--work", type=Path, help="work folder (default bench/peers/runs/<pair>)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     parser.add_argument("--train-limit", type=int, help="use only the first N training lines (smoke tests)")
@@ -67,6 +79,20 @@ def parse_args(argv: list[str]):
                         help="OpenNMT-py's --seed (its default, -1, draws one: reruns would differ)")
     parser.add_argument("--save-steps", type=int, default=100,
                         help="checkpoint every N steps (work after the last one is lost at the kill)")
+    parser.add_argument("--recipe", choices=("rnn", "transformer"), default="rnn", help="which model to train")
+    group = parser.add_argument_group("transformer recipe (sizes as keras-seq2seq's --units etc.)")
+    group.add_argument("--units", type=int, default=256, help="model size")
+    group.add_argument("--layers", type=int, default=2, help="encoder layers")
+    group.add_argument("--decoder-layers", type=int, default=0, help="decoder layers (0: --layers)")
+    group.add_argument("--heads", type=int, default=4, help="attention heads")
+    group.add_argument("--ffn-dim", type=int, default=1024, help="feed-forward size (0: 4 x --units)")
+    group.add_argument("--dropout", type=float, default=0.1, help="dropout")
+    group.add_argument("--attention-dropout", type=float, default=0.1, help="dropout on attention weights")
+    group.add_argument("--label-smoothing", type=float, default=0.1, help="label smoothing")
+    group.add_argument("--warmup-steps", type=int, default=1000, help="noam warm-up steps")
+    group.add_argument("--peak-lr", type=float, default=1e-3, help="the noam schedule's rate at --warmup-steps")
+    group.add_argument("--vocab-size", type=int, default=8000, help="joint SentencePiece pieces")
+    group.add_argument("--batch-tokens", type=int, default=2048, help="tokens per batch")
     return parser.parse_args(argv)
 
 
@@ -104,8 +130,32 @@ def write_tokenised(pairs, src_tok, tgt_tok, stem: Path) -> tuple[Path, Path]:
     return src_path, tgt_path
 
 
+def transformer_recipe(args) -> dict:
+    """OpenNMT-py's Transformer recipe at the sizes in `args`: pre-norm blocks, sinusoidal
+    positions, Adam with beta2 0.998, "noam" warm-up and inverse-square-root decay, Glorot
+    initialisation, label smoothing, token batches, one vocabulary shared by both embeddings and
+    the output layer."""
+    # noam: rate = learning_rate * units^-0.5 * min(step^-0.5, step * warmup^-1.5), whose peak,
+    # at step = warmup, is learning_rate * units^-0.5 * warmup^-0.5: set it to --peak-lr.
+    learning_rate = args.peak_lr * (args.units * args.warmup_steps) ** 0.5
+    return {
+        "share_vocab": True, "src_vocab_size": args.vocab_size, "tgt_vocab_size": args.vocab_size,
+        "encoder_type": "transformer", "decoder_type": "transformer", "position_encoding": True,
+        "enc_layers": args.layers, "dec_layers": args.decoder_layers or args.layers, "heads": args.heads,
+        "hidden_size": args.units, "word_vec_size": args.units, "transformer_ff": args.ffn_dim or 4 * args.units,
+        "dropout": [args.dropout], "attention_dropout": [args.attention_dropout],
+        "share_embeddings": True, "share_decoder_embeddings": True,
+        "optim": "adam", "adam_beta2": 0.998, "decay_method": "noam", "warmup_steps": args.warmup_steps,
+        "learning_rate": round(learning_rate, 6), "max_grad_norm": 0.0, "param_init": 0.0,
+        "param_init_glorot": True, "label_smoothing": args.label_smoothing, "normalization": "tokens",
+        "batch_type": "tokens", "batch_size": args.batch_tokens, "train_steps": 1_000_000,
+        "keep_checkpoint": 3, "report_every": 50,
+    }
+
+
 def write_config(work: Path, train: tuple[Path, Path], **options) -> Path:
-    """The YAML config onmt_build_vocab and onmt_train share: LSTM encoder-decoder, `options` on top."""
+    """The YAML config onmt_build_vocab and onmt_train share: an LSTM decoder unless `options`,
+    laid on top, say otherwise."""
     config = {
         "save_data": str(work / "onmt"), "overwrite": True, "src_vocab": str(work / "vocab.src"),
         "tgt_vocab": str(work / "vocab.tgt"), "data": {"corpus_1": {"path_src": str(train[0]), "path_tgt": str(train[1])}},
@@ -188,35 +238,76 @@ def translate(model: Path, src: Path, out: Path, beam: int, *options: str) -> tu
     return float(found.group(1)), rss
 
 
-def detokenise(path: Path) -> list[str]:
-    """English Moses detokenisation of a tokenised output file, one string a line."""
+def detokenise(path: Path, lang: str = "eng", subwords: Path | None = None) -> list[str]:
+    """Detokenised lines of a tokenised output file: SentencePiece pieces joined back with the
+    `subwords` model, a language split into characters joined without spaces, or else Moses
+    detokenisation."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    if subwords is not None:
+        pieces = subword_tokenizer(subwords)
+        return [pieces.detokenize(line.split()) for line in lines]
+    if lang in CHAR_LANGS:
+        return ["".join(line.split()) for line in lines]
     from sacremoses import MosesDetokenizer
-    moses = MosesDetokenizer(lang="en")
-    return [moses.detokenize(line.split()) for line in path.read_text(encoding="utf-8").splitlines()]
+    moses = MosesDetokenizer(lang=MOSES_LANG.get(lang, "en"))
+    return [moses.detokenize(line.split()) for line in lines]
 
 
-def score(hypotheses: list[str], references: list[str]) -> tuple[float, float]:
-    """Corpus BLEU and chrF with sacrebleu defaults (13a, cased)."""
+def subword_tokenizer(model: Path):
+    import pyonmttok
+    return pyonmttok.Tokenizer("none", sp_model_path=str(model))
+
+
+def learn_subwords(pairs, work: Path, vocab_size: int) -> Path:
+    """A joint unigram SentencePiece model learnt from both sides of `pairs` (pyonmttok)."""
+    import pyonmttok
+    text = work / "subword-training.txt"
+    text.write_text("".join(f"{s}\n{t}\n" for s, t in pairs), encoding="utf-8")
+    learner = pyonmttok.SentencePieceLearner(vocab_size=vocab_size, character_coverage=0.9999)
+    learner.ingest_file(str(text))
+    model = work / "sentencepiece.model"
+    learner.learn(str(model))  # the file is written under exactly this name
+    return model
+
+
+def score(hypotheses: list[str], references: list[str], lang: str = "eng") -> tuple[float, float]:
+    """Corpus BLEU and chrF with sacrebleu defaults (13a, cased; tokenize="zh" for Chinese)."""
     import sacrebleu
-    return (sacrebleu.corpus_bleu(hypotheses, [references]).score,
+    tokenize = "zh" if lang in CHAR_LANGS else "13a"
+    return (sacrebleu.corpus_bleu(hypotheses, [references], tokenize=tokenize).score,
             sacrebleu.corpus_chrf(hypotheses, [references]).score)
+
+
+def languages(args) -> tuple[str, str]:
+    """(source, target) Tatoeba codes: the pair's other language and English, or the reverse."""
+    other = args.pair.split("-")[0]
+    source = args.source_lang or other
+    return source, (other if source == "eng" else "eng")
 
 
 def prepare(args, pair_dir: Path, work: Path):
     """Tokenised train/test files and a fresh config in `work`; return (config, test source, test pairs)."""
-    src_tok, tgt_tok = tokenizer(args.pair.split("-")[0]), tokenizer("eng")
+    source_lang, target_lang = languages(args)
     work.mkdir(parents=True, exist_ok=True)
     for old in work.glob("model_step_*.pt"):
         old.unlink()
-    train_pairs = tatoeba_pairs(pair_dir / "train.tsv", args.train_limit)
-    test_pairs = tatoeba_pairs(pair_dir / "test.tsv")
+    turn = (lambda pairs: [(english, other) for other, english in pairs]) if source_lang == "eng" else list
+    train_pairs = turn(tatoeba_pairs(pair_dir / "train.tsv", args.train_limit))
+    test_pairs = turn(tatoeba_pairs(pair_dir / "test.tsv"))
+    if args.recipe == "transformer":
+        pieces = subword_tokenizer(learn_subwords(train_pairs, work, args.vocab_size))
+        src_tok = tgt_tok = lambda text: " ".join(pieces.tokenize(text)[0])  # noqa: E731
+        recipe = transformer_recipe(args)
+    else:
+        src_tok, tgt_tok = tokenizer(source_lang), tokenizer(target_lang)
+        recipe = RECIPE
     train = write_tokenised(train_pairs, src_tok, tgt_tok, work / "train")
     test_src, _ = write_tokenised(test_pairs, src_tok, tgt_tok, work / "test")
     print(f"opennmt-peer: {len(train_pairs):,} training pairs, {len(test_pairs):,} test pairs in {work}",
           flush=True)
     # The default bucket (262,144 examples a worker) would cycle a small corpus for minutes.
     bucket = {"bucket_size": args.train_limit} if args.train_limit else {}
-    config = write_config(work, train, **RECIPE, save_checkpoint_steps=args.save_steps, seed=args.seed, **bucket)
+    config = write_config(work, train, **recipe, save_checkpoint_steps=args.save_steps, seed=args.seed, **bucket)
     return config, test_src, test_pairs
 
 
@@ -232,10 +323,13 @@ def benchmark(args, pair_dir: Path, work: Path) -> dict:
     beam_s, _ = translate(model, test_src, work / "test.beam5.txt", beam=5)
     greedy_s, _ = translate(model, test_src, work / "test.greedy.txt", beam=1)
     refs = [t for _, t in test_pairs]
-    bleu, chrf = score(detokenise(work / "test.beam5.txt"), refs)
-    greedy_bleu, _ = score(detokenise(work / "test.greedy.txt"), refs)
+    source_lang, target_lang = languages(args)
+    subwords = work / "sentencepiece.model" if args.recipe == "transformer" else None
+    bleu, chrf = score(detokenise(work / "test.beam5.txt", target_lang, subwords), refs, target_lang)
+    greedy_bleu, _ = score(detokenise(work / "test.greedy.txt", target_lang, subwords), refs, target_lang)
     return {
-        "name": "opennmt-py", "pair": args.pair, "bleu": round(bleu, 1), "chrf": round(chrf, 1),
+        "name": "opennmt-py", "recipe": args.recipe, "pair": args.pair, "direction": f"{source_lang}-{target_lang}",
+        "bleu": round(bleu, 1), "chrf": round(chrf, 1),
         "greedy_bleu": round(greedy_bleu, 1),
         "train_tokens_per_second": round(statistics.median(rates)) if rates else 0,
         "beam_sentences_per_second": round(len(test_pairs) / beam_s),
@@ -253,7 +347,7 @@ def report(figures: dict, json_path: Path | None) -> None:
     print_table(["opennmt-py 3.5.1", "value"], [[key.replace("_", " "), value] for key, value in figures.items()])
     if json_path:
         write_json(json_path, figures)
-    keys = ("name", "pair", "bleu", "chrf", "greedy_bleu", "train_tokens_per_second",
+    keys = ("name", "recipe", "pair", "bleu", "chrf", "greedy_bleu", "train_tokens_per_second",
             "beam_sentences_per_second", "greedy_sentences_per_second", "steps", "minutes", "unk")
     last_line("peer", {key: figures[key] for key in keys})
 
@@ -269,7 +363,8 @@ def main(argv: list[str] | None = None) -> int:
             print(error, file=sys.stderr)
             return 2
         return subprocess.run([str(python), str(Path(__file__).resolve()), *argv]).returncode
-    work = args.work or HERE / "peers" / "runs" / args.pair
+    name = f"{args.pair}-from-{args.source_lang}" if args.source_lang else args.pair
+    work = args.work or HERE / "peers" / "runs" / (name if args.recipe == "rnn" else f"{name}-{args.recipe}")
     report(benchmark(args, folder, work.resolve()), args.json)
     return 0
 

@@ -4,19 +4,22 @@
     .venv/bin/python bench/speed.py --quick          # real data only, 1 repeat, fewer steps
     .venv/bin/python bench/speed.py --json bench/results/speed.json
     .venv/bin/python bench/speed.py --datasets real --batch-tokens 2048   # also both with token batches
+    .venv/bin/python bench/speed.py --configs tfm --datasets real   # the Transformer, with CTranslate2
 
 Two configurations (`std`: no attention; `att`: bidirectional encoder, Luong general attention,
-input feeding) on two data sets (`real` spa-eng, `synthetic`); each toolkit runs in a fresh
+input feeding; and, when asked for, `tfm`: a Transformer, whose OpenNMT-py model CTranslate2
+also decodes, float32 and int8) on two data sets (`real` spa-eng, `synthetic`); each toolkit runs in a fresh
 process per (configuration, data set, repeat), order alternating, training `--steps` batches
 from scratch and then decoding the test sentences (bench/speed_ours.py, bench/speed_peer.py).
 bench/README.md has the sizes and what each figure counts. The last line is the worst ratio
 keras-seq2seq / OpenNMT-py over the configurations, our lowest share of the float32 matmul peak,
 then the shortlist's ratios; with `--batch-tokens N` (each toolkit also trained on batches of about
 N target tokens, OpenNMT-py with its own `batch_type tokens`), the worst ratio with token batches
-on both sides and the worst gain of our token batches over our sentence batches:
+on both sides and the worst gain of our token batches over our sentence batches; with `tfm`, our
+decoding against CTranslate2 int8's:
 
     speed: train=…x greedy=…x beam5=…x peak_share=… greedy_shortlist=…x beam5_shortlist=…x
-           train_tokens=…x token_gain=…x   (one line)
+           train_tokens=…x token_gain=…x greedy_vs_ct2_int8=…x beam5_vs_ct2_int8=…x   (one line)
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from pathlib import Path
 from common import (DATA_DIR, HERE, argument_parser, busy_warning, last_line, median, pair_dir, print_table,
                     ratio, read_columns, run_side, write_json)
 
-CONFIGS = {"std": False, "att": True}  # name -> attention (+ bidirectional encoder)
+CONFIGS = {"std": [], "att": ["--attention"], "tfm": ["--transformer"]}  # name -> the sides' model flags
 TOOLKITS = ("ours", "peer")
 NAMES = {"ours": "keras-seq2seq", "peer": "OpenNMT-py 3.5.1"}
 MAX_TOKENS = 30            # real training pairs longer than this on either side are dropped
@@ -55,6 +58,11 @@ ROWS = [
     ("beam5 mean output tokens", "beam5_mean_length", "{:.1f}"),
     ("peak RSS MB", "peak_rss_mb", "{:,.0f}"),
 ]
+# tfm only: our decoding beside the peer's model run by CTranslate2 (its figure in the peer's column).
+CT2_KEYS = {f"ct2_{q}_{search}_sentences_per_second": f"{search}_sentences_per_second"
+            for q in ("float32", "int8") for search in ("greedy", "beam5")}
+ROWS += [(f"{search} sent/s vs CTranslate2 {q}", f"ct2_{q}_{search}_sentences_per_second", "{:,.0f}")
+         for q in ("float32", "int8") for search in ("greedy", "beam5")]
 # Our shortlist figures are compared with the peer's only decoding (it has no shortlist).
 PEER_KEY = {"greedy_shortlist_sentences_per_second": "greedy_sentences_per_second",
             "beam5_shortlist_sentences_per_second": "beam5_sentences_per_second",
@@ -68,13 +76,17 @@ def parse_args(argv: list[str] | None):
     parser.add_argument("--quick", action="store_true", help="real data only, 1 repeat, 200 steps")
     parser.add_argument("--repeats", type=int, help="runs per toolkit and configuration (default 3; quick 1)")
     parser.add_argument("--steps", type=int, help="training batches per run (default 300; quick 200)")
-    parser.add_argument("--configs", default="std,att", help="comma-separated: std, att")
+    parser.add_argument("--configs", default="std,att", help="comma-separated: std, att, tfm")
     parser.add_argument("--datasets", help="comma-separated: real, synthetic (default both; quick: real)")
     parser.add_argument("--sentences", type=int, default=1000, help="test sentences decoded")
     parser.add_argument("--vocab", type=int, default=8000, help="vocabulary cap per side (4 specials included)")
     parser.add_argument("--embedding", type=int, default=256)
     parser.add_argument("--units", type=int, default=512)
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--tfm-units", type=int, default=256, help="tfm: model size")
+    parser.add_argument("--tfm-layers", type=int, default=3, help="tfm: blocks per side")
+    parser.add_argument("--tfm-heads", type=int, default=4, help="tfm: attention heads")
+    parser.add_argument("--tfm-ffn", type=int, default=1024, help="tfm: feed-forward size")
     parser.add_argument("--batch-tokens", type=int, default=0,
                         help="also train both toolkits on batches of about N target tokens (0: not)")
     parser.add_argument("--shortlist", type=int, default=2048,
@@ -131,6 +143,8 @@ def write_data(folder: Path, splits: dict) -> dict:
         "source_tokens": sum(len(s) for s, _ in train),
         "target_tokens": sum(len(t) + 1 for _, t in train),  # + <eos>
         "source_x_target": sum(len(s) * (len(t) + 1) for s, t in train),
+        "source_squared": sum(len(s) ** 2 for s, _ in train),
+        "target_triangle": sum((len(t) + 1) * (len(t) + 2) // 2 for _, t in train),  # Σ (t + 1), t < T_i
         "max_target_tokens": max(len(t) + 1 for _, t in train),
     }
 
@@ -145,6 +159,16 @@ def flops_per_target_token(stats: dict, attention: bool, embedding: int, units: 
     else:
         forward = S * 8 * H * (E + H) + T * (8 * H * (E + H) + 2 * H * V)
     return 3 * forward / T
+
+
+def transformer_flops_per_target_token(stats: dict, dim: int, ffn: int, layers: int, vocab: int) -> float:
+    """The same for the Transformer (`tfm`, as many decoder blocks as encoder blocks; bench/README.md)."""
+    D, F, V = dim, ffn, vocab
+    S, T, ST = stats["source_tokens"], stats["target_tokens"], stats["source_x_target"]
+    encoder = layers * (S * (8 * D * D + 4 * D * F) + 4 * D * stats["source_squared"])
+    decoder = layers * (T * (12 * D * D + 4 * D * F) + S * 4 * D * D + 4 * D * stats["target_triangle"]
+                        + 4 * D * ST)
+    return 3 * (encoder + decoder + T * 2 * D * V) / T
 
 
 def prepare_data(args) -> dict[str, dict]:
@@ -167,8 +191,10 @@ def side_command(args, toolkit: str, config: str, dataset: str, batching: str, p
     common = ["--data", str(args.work / dataset), "--steps", str(args.steps), "--batch-size",
               str(args.batch_size), "--batch-tokens", str(args.batch_tokens if batching == "tokens" else 0),
               "--vocab", str(args.vocab), "--embedding", str(args.embedding),
-              "--units", str(args.units), "--sentences", str(args.sentences),
-              "--max-length", str(args.max_length[dataset]), *(["--attention"] if CONFIGS[config] else [])]
+              "--units", str(args.tfm_units if config == "tfm" else args.units), "--sentences", str(args.sentences),
+              "--max-length", str(args.max_length[dataset]), *CONFIGS[config]]
+    if config == "tfm":
+        common += ["--layers", str(args.tfm_layers), "--heads", str(args.tfm_heads), "--ffn-dim", str(args.tfm_ffn)]
     if toolkit == "ours":
         return [sys.executable, str(HERE / "speed_ours.py"), *common, "--shortlist", str(args.shortlist)]
     return [str(peer_python), str(HERE / "speed_peer.py"), *common,
@@ -189,7 +215,12 @@ def summarise(runs: dict, stats: dict, args, peak: float) -> dict:
     summary = {}
     for combo, by_toolkit in runs.items():
         config, dataset = combo.split("/")[:2]
-        per_token = flops_per_target_token(stats[dataset], CONFIGS[config], args.embedding, args.units, args.vocab)
+        if config == "tfm":
+            per_token = transformer_flops_per_target_token(stats[dataset], args.tfm_units, args.tfm_ffn,
+                                                           args.tfm_layers, args.vocab)
+        else:
+            per_token = flops_per_target_token(stats[dataset], config == "att", args.embedding, args.units,
+                                               args.vocab)
         summary[combo] = {"flops_per_target_token": round(per_token)}
         for toolkit, results in by_toolkit.items():
             medians = {key: median(r.get(key) for r in results) for _, key, _ in ROWS}
@@ -198,6 +229,9 @@ def summarise(runs: dict, stats: dict, args, peak: float) -> dict:
             medians["peak_share"] = medians["useful_gflops"] / peak if rate else None
             medians["runs"] = len(results)
             summary[combo][toolkit] = medians
+        if any(summary[combo].get("peer", {}).get(key) is not None for key in CT2_KEYS):
+            for key, ours in CT2_KEYS.items():  # our figure on the CTranslate2 rows
+                summary[combo]["ours"][key] = summary[combo]["ours"].get(ours)
     return summary
 
 
@@ -244,6 +278,11 @@ def headline(summary: dict) -> dict:
                            summary[combo.removesuffix("/tokens")]["ours"].get("train_tokens_per_second"))
                      for combo in tokens)
         fields["token_gain"] = f"{gain:.2f}x" if gain is not None else "n/a"
+    for name, key in (("greedy_vs_ct2_int8", "ct2_int8_greedy_sentences_per_second"),
+                      ("beam5_vs_ct2_int8", "ct2_int8_beam5_sentences_per_second")):
+        found = worst(combo_ratio(summary, combo, key) for combo in sentences)
+        if found is not None:
+            fields[name] = f"{found:.2f}x"
     return fields
 
 

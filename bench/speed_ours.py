@@ -1,6 +1,6 @@
 """keras-seq2seq's side of bench/speed.py: one configuration, one process, figures as JSON.
 
-    python bench/speed_ours.py --data WORK/real --steps 300 --json out.json [--attention]
+    python bench/speed_ours.py --data WORK/real --steps 300 --json out.json [--attention | --transformer]
     python bench/speed_ours.py --matmul --json peak.json      # float32 matmul GFLOP/s
 
 Started by bench/speed.py, one fresh process per run, so that the peak RSS it reports is this
@@ -92,12 +92,16 @@ def train(args, pairs: list[tuple[str, str]]) -> tuple[object, dict]:
     from keras_seq2seq import Translator
     from keras_seq2seq.data.training_data import training_data
 
+    if args.transformer:  # no dropout, as the recurrent configurations; warm-up, as Transformers need
+        model = dict(architecture="transformer", num_layers=args.layers, heads=args.heads, ffn_dim=args.ffn_dim,
+                     attention_dropout=0.0, lr_schedule="inverse-sqrt", warmup_steps=args.warmup_steps)
+    else:
+        model = dict(embedding_dim=args.embedding, num_layers=1, attention="luong-general" if args.attention
+                     else "none", bidirectional=args.attention)
     translator = Translator.create(
-        pairs, max_vocab=args.vocab, min_freq=1, embedding_dim=args.embedding, units=args.units,
-        num_layers=1, dropout=0.0, attention="luong-general" if args.attention else "none",
-        bidirectional=args.attention, batch_size=args.batch_size, batch_tokens=args.batch_tokens,
-        epochs=args.steps, patience=0,
-        learning_rate=1e-3, seed=args.seed, length_step=args.length_step, max_output_len=args.max_length)
+        pairs, max_vocab=args.vocab, min_freq=1, units=args.units, dropout=0.0, batch_size=args.batch_size,
+        batch_tokens=args.batch_tokens, epochs=args.steps, patience=0, learning_rate=1e-3, seed=args.seed,
+        length_step=args.length_step, max_output_len=args.max_length, **model)
     batches = training_data(pairs).plan(translator.bundle.encode_pair, translator.settings).batches
     described = batches.describe()  # epoch 0's padding, before the meter moves the batches on
     meter = batch_meter(batches)

@@ -9,7 +9,7 @@ import pytest
 from keras import ops
 
 from keras_seq2seq import cli, plotting
-from keras_seq2seq.alignment import Alignment, replace_unknowns
+from keras_seq2seq.alignment import Alignment, replace_unknowns, surface_tokens
 from keras_seq2seq.data.batching import pad
 from keras_seq2seq.errors import Seq2SeqError
 from keras_seq2seq.layers.attention import Attention
@@ -147,3 +147,40 @@ def test_cjk_labels_use_a_cjk_font_or_warn_once(translator, tmp_path, capsys, mo
     assert _is_png(tmp_path / "a.png") and _is_png(tmp_path / "b.png")
     assert capsys.readouterr().err.count("fonts-noto-cjk") == 1
     assert plotting._font_families(["dónde", "$5"]) == ["DejaVu Sans"]
+
+
+TRANSFORMER = dict(preset_name="tatoeba-word", min_freq=1, architecture="transformer", units=16, heads=2,
+                   num_layers=1, batch_size=4, max_output_len=8, source_tokenizer={"lowercase": True})
+
+
+def test_transformer_alignments_are_its_last_blocks_cross_attention_averaged_over_heads(tmp_path, capsys):
+    translator = Translator.create(PAIRS, **TRANSFORMER)
+    # Every output <unk>: --replace-unk then copies, at each step, the source word attended to most.
+    layer = translator.model.decoder.output_layer
+    bias = np.zeros(layer.bias.shape, "float32")
+    bias[UNK_ID] = 100.0
+    layer.bias.assign(bias)
+    texts = ["Ella lee Quijote", "¿Dónde está Tom"]
+    found = translator.align(texts, beam_size=2, replace_unk=True)
+    sources = pad([translator.encode_source(text) for text in texts], 4)
+    state, source = translator.model.encode(sources, max_length=8)
+    for t in range(8):  # the decoder's own steps along the chosen outputs (all <unk>)
+        _, state, weights = translator.model.decode_step(ops.full((2,), BOS_ID if t == 0 else UNK_ID, "int32"),
+                                                         state, source)
+        weights = ops.convert_to_numpy(weights)
+        for row, alignment in enumerate(found):
+            np.testing.assert_allclose(alignment.weights[t], weights[row, : len(alignment.source_tokens)],
+                                       atol=1e-5)
+            surface = surface_tokens(translator.source_tokenizer, texts[row])
+            assert alignment.target_tokens[t] == surface[int(np.argmax(alignment.weights[t]))]
+    assert found[1].replaced == list(range(8))
+    # The CLI draws them: one PNG per line.
+    model_dir, plots = tmp_path / "model", tmp_path / "plots"
+    translator.save(model_dir)
+    (tmp_path / "in.txt").write_text("\n".join(texts) + "\n", encoding="utf-8")
+    status = cli.main(["translate", "--model", str(model_dir), "--input", str(tmp_path / "in.txt"),
+                       "--plot-attention", str(plots), "--replace-unk"])
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    assert captured.out.splitlines() == translator.translate(texts, replace_unk=True)
+    assert all(_is_png(p) for p in plots.iterdir()) and len(list(plots.iterdir())) == 2

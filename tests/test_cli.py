@@ -1,3 +1,4 @@
+import re
 import subprocess
 import sys
 
@@ -91,6 +92,13 @@ def test_train_translate_evaluate_on_a_user_corpus(tmp_path, capsys, monkeypatch
     report = capsys.readouterr().out
     for name in ("exact match", "token accuracy", "BLEU", "chrF"):
         assert name in report
+    assert "BLEU tokenize    13a (detected: the references are not Chinese)" in report
+    assert re.search(r"^BLEU +[\d.]+  nrefs:1\|case:mixed\|eff:no\|tok:13a\|", report, re.M)
+    # --target-lang names the references' language: zh scores with sacreBLEU's Chinese tokenisation.
+    assert main(["evaluate", "--model", str(out), "--data", str(path), "--source-lang", "spa",
+                 "--skip-bad-lines", "--samples", "0", "--target-lang", "zh"]) == 0
+    report = capsys.readouterr().out
+    assert "BLEU tokenize    zh (--target-lang zh)" in report and "tok:zh" in report
 
 
 def test_translate_with_a_broken_model_dir(tmp_path, capsys):

@@ -34,6 +34,8 @@ def test_a_missing_extra_names_its_pip_command(monkeypatch):
 @pytest.mark.parametrize("argv, extra", [
     (["serve", "--model", "runs/none"], "serve"),
     (["train", "--task", "dates", "--out", "OUT", "--tensorboard", "logs"], "tensorboard"),
+    (["train", "--task", "dates", "--out", "OUT", "--source-tokenizer", "jieba"], "zh"),
+    (["train", "--task", "dates", "--out", "OUT", "--target-convert", "t2s"], "zh"),
 ])
 def test_commands_say_which_extra_before_doing_anything(monkeypatch, tmp_path, capsys, argv, extra):
     hide(monkeypatch, *extras.EXTRAS[extra])

@@ -40,3 +40,22 @@ def test_mixed_model_round_trips(mixed, tmp_path):
 def test_unknown_precision_is_refused():
     with pytest.raises(ConfigError, match="precision must be one of"):
         Translator.create(task_splits("dates", train=50)["train"], preset_name="dates", precision="float8", **TINY)
+
+
+def test_a_mixed_transformer_computes_and_caches_in_bfloat16_and_round_trips(tmp_path):
+    translator = Translator.create(task_splits("dates", train=200)["train"], preset_name="dates",
+                                   precision="mixed_bfloat16", architecture="transformer", units=16, heads=2,
+                                   num_layers=1, max_output_len=12)
+    model = translator.model
+    assert model.dtype_policy.name == "mixed_bfloat16"
+    assert all(str(v.dtype) == "float32" for v in model.weights)
+    state, source = model.encode(np.array([[5, 6, 7]], "int32"), max_length=4)
+    assert str(ops.convert_to_numpy(source[0][0][0]).dtype) == "bfloat16"  # the source's keys
+    assert str(ops.convert_to_numpy(state["keys"][0]).dtype) == "bfloat16"  # the cache
+    logits, state, weights = model.decode_step(np.array([2], "int32"), state, source)
+    assert str(logits.dtype) == "float32" and str(ops.convert_to_numpy(weights).dtype) == "float32"
+    texts = ["march 3, 2001", "12/25/1999"]
+    translator.save(tmp_path / "m")
+    loaded = Translator.load(tmp_path / "m")
+    assert loaded.model.dtype_policy.name == "mixed_bfloat16"
+    assert loaded.translate(texts) == translator.translate(texts)

@@ -111,3 +111,13 @@ def test_a_models_options_from_its_record():
     chosen = run_options(tatoeba)
     assert chosen["source_lang"] == "spa" and "source_column" not in chosen
     assert run_options({"data": {"task": "dates", "train_pairs": 500}, "settings": settings})["task_size"] == 500
+
+
+def test_the_chinese_script_conversion_is_an_option_per_side():
+    settings = apply(preset("tatoeba-small"), {"source_convert": "t2s"})
+    assert settings.text.source_tokenizer["convert"] == "t2s" and "convert" not in settings.text.target_tokenizer
+    options = options_of(settings)
+    assert (options["source_convert"], options["target_convert"]) == ("t2s", "none")
+    assert options["source_tokenizer"] == "word"  # the rest is still shared: a kind per side
+    assert "convert" not in apply(settings, {"source_convert": "none"}).text.source_tokenizer
+    assert options_of(preset("tatoeba-zh-en"))["source_convert"] == "t2s"

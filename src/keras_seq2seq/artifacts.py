@@ -21,12 +21,12 @@ import json
 from pathlib import Path
 
 from keras_seq2seq import model_card, run_config
+from keras_seq2seq.architectures import MODEL_CLASSES
 from keras_seq2seq.bundle import ModelBundle
 from keras_seq2seq.config import Settings
 from keras_seq2seq.errors import ConfigError, ModelFileError, Seq2SeqError, VocabularyError
 from keras_seq2seq.files import atomic_write_text
 from keras_seq2seq.model_archive import MODEL_FILE, first_line, load_keras_model, save_keras_model
-from keras_seq2seq.models import Seq2Seq
 from keras_seq2seq.search.shortlist import FILE as SHORTLIST_FILE
 from keras_seq2seq.search.shortlist import Shortlist
 from keras_seq2seq.text.factory import tokenizer_from_config
@@ -135,8 +135,9 @@ def load_bundle(directory: str | Path) -> ModelBundle:
     _check_subwords(directory, source_tok, source_vocab, SOURCE_VOCAB_FILE)
     _check_subwords(directory, target_tok, target_vocab, TARGET_VOCAB_FILE)
     model = load_keras_model(directory)
-    if not isinstance(model, Seq2Seq):
-        raise ModelFileError(f"{directory / MODEL_FILE}: holds a {type(model).__name__}, not a Seq2Seq model")
+    if not isinstance(model, MODEL_CLASSES):
+        raise ModelFileError(f"{directory / MODEL_FILE}: holds a {type(model).__name__}, not a Seq2Seq or "
+                             "Transformer model")
     if (model.source_vocab_size, model.target_vocab_size) != (len(source_vocab), len(target_vocab)):
         raise ModelFileError(
             f"{directory}: the vocabularies ({len(source_vocab)}/{len(target_vocab)} tokens) do not "

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from keras_seq2seq.errors import ConfigError
 
 
-TOKENIZER_KINDS = ("char", "word", "sentencepiece")  # see text/tokenizers.py and text/subwords.py
+# See text/tokenizers.py (char, word), text/subwords.py and text/segmenters.py (jieba: Chinese words).
+TOKENIZER_KINDS = ("char", "word", "sentencepiece", "jieba")
 SUBWORD_MODELS = ("unigram", "bpe")
 
 
@@ -41,7 +42,10 @@ class TextSettings:
                               f"{kinds[0]!r} and target {kinds[1]!r}")
 
 
+ARCHITECTURES = ("rnn", "transformer")  # see architectures.py
 CELLS = ("lstm", "gru")
+POSITION_KINDS = ("sinusoidal", "learnt")  # Transformer position encodings (layers/positions.py)
+LR_SCHEDULES = ("constant", "inverse-sqrt")  # see training/schedules.py
 ATTENTION_KINDS = ("none", "bahdanau", "luong-dot", "luong-general")
 # Keras dtype policies: mixed ones compute in 16 bits and keep float32 weights (and logits).
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
@@ -50,10 +54,11 @@ SELECT_ON = ("bleu", "chrf", "loss")
 
 @dataclass
 class ModelSettings:
+    architecture: str = "rnn"          # "rnn" or "transformer"; settings saved without it are "rnn"
     cell: str = "lstm"                 # "lstm" or "gru"
-    embedding_dim: int = 128
-    units: int = 256
-    num_layers: int = 1
+    embedding_dim: int = 128           # rnn only: a Transformer's embeddings have its model size
+    units: int = 256                   # rnn: recurrent size; transformer: the model size (d_model)
+    num_layers: int = 1                # layers on each side (transformer: encoder blocks)
     dropout: float = 0.1
     attention: str = "none"            # "none", "bahdanau", "luong-dot" or "luong-general"
     bidirectional: bool = False        # bidirectional encoder (units / 2 per direction)
@@ -65,8 +70,18 @@ class ModelSettings:
                                        # scheme); 0: Keras' per-layer initialisers (Glorot, ...)
     precision: str = "float32"         # one of PRECISIONS; mixed ones pay off on GPUs/TPUs, not
                                        # on CPUs without bf16 matrix units (docs/performance.md)
+    # Transformer only (architecture "transformer"; see transformer.py and docs/transformer.md):
+    heads: int = 8                     # attention heads (units must be a multiple)
+    ffn_dim: int = 0                   # feed-forward inner size; 0: 4 x units
+    decoder_layers: int = 0            # decoder blocks; 0: num_layers
+    attention_dropout: float = 0.1     # dropout on attention weights
+    pre_norm: bool = True              # layer norm before each sublayer (False: after, as the paper)
+    positions: str = "sinusoidal"      # "sinusoidal" or "learnt"
+    share_embeddings: bool = False     # one embedding for source and target (needs joint_vocab)
 
     def __post_init__(self):
+        if self.architecture not in ARCHITECTURES:
+            raise ConfigError(f"architecture must be one of {ARCHITECTURES}, got {self.architecture!r}")
         if self.cell not in CELLS:
             raise ConfigError(f"cell must be one of {CELLS}, got {self.cell!r}")
         if self.attention not in ATTENTION_KINDS:
@@ -82,6 +97,20 @@ class ModelSettings:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
         if not isinstance(self.param_init, (int, float)) or self.param_init < 0:
             raise ConfigError(f"param_init must be a number >= 0, got {self.param_init!r}")
+        if not isinstance(self.heads, int) or self.heads < 1:
+            raise ConfigError(f"heads must be a positive integer, got {self.heads!r}")
+        for name in ("ffn_dim", "decoder_layers"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be a whole number >= 0, got {getattr(self, name)!r}")
+        if not 0.0 <= self.attention_dropout < 1.0:
+            raise ConfigError(f"attention_dropout must be in [0, 1), got {self.attention_dropout}")
+        if self.positions not in POSITION_KINDS:
+            raise ConfigError(f"positions must be one of {POSITION_KINDS}, got {self.positions!r}")
+        if self.architecture == "transformer" and self.units % self.heads:
+            raise ConfigError(f"the transformer's model size (units, {self.units}) must be a multiple of "
+                              f"heads ({self.heads})")
+        if self.share_embeddings and self.architecture != "transformer":
+            raise ConfigError("share_embeddings is a transformer option (architecture \"transformer\")")
 
 
 @dataclass
@@ -102,6 +131,8 @@ class TrainSettings:
     select_on: str = "bleu"            # dev score that picks the checkpoint: "bleu", "chrf" or "loss"
     eval_every: int = 0                # decode and score dev every N steps (0: at each epoch end)
     warmup_steps: int = 0              # learning rate rises linearly over these first steps
+    lr_schedule: str = "constant"      # after warm-up: "constant", or "inverse-sqrt" (falls as
+                                       # 1/sqrt(step) from learning_rate at warmup_steps; training/schedules.py)
     plateau_patience: int = 0          # dev evaluations without improvement before lowering the rate (0: never)
     plateau_factor: float = 0.5        # the rate is multiplied by this on a plateau
     min_learning_rate: float = 1e-5    # ... but never below this
@@ -123,6 +154,13 @@ class TrainSettings:
             raise ConfigError(f"plateau_factor must be in (0, 1), got {self.plateau_factor}")
         if not 0 <= self.label_smoothing < 1:
             raise ConfigError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ConfigError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
+        if self.lr_schedule == "inverse-sqrt" and not self.warmup_steps:
+            raise ConfigError("the inverse-sqrt schedule peaks at warmup_steps: set warmup_steps > 0")
+        if self.lr_schedule == "inverse-sqrt" and self.plateau_patience:
+            raise ConfigError("the inverse-sqrt schedule sets the learning rate at every step; it cannot be "
+                              "combined with plateau_patience (lowering the rate on a plateau)")
 
 
 @dataclass
@@ -131,6 +169,11 @@ class Settings:
     model: ModelSettings = field(default_factory=ModelSettings)
     train: TrainSettings = field(default_factory=TrainSettings)
     max_output_len: int | None = None  # generation limit in tokens; set from the data when None
+
+    def __post_init__(self):
+        if self.model.share_embeddings and not self.text.joint_vocab:
+            raise ConfigError("share_embeddings gives source and target one embedding matrix: it needs one "
+                              "joint vocabulary (joint_vocab, with the sentencepiece tokenizer on both sides)")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -246,6 +289,60 @@ PRESETS: dict[str, dict] = {
                   "param_init": 0.1},
         "train": {"epochs": 30, "batch_size": 128, "learning_rate": 3e-3, "patience": 3,
                   "max_source_len": 100, "max_target_len": 50, "length_step": 4, "select_on": "loss"},
+    },
+    # Chinese ↔ English on Tatoeba (../shared/data/cmn-eng, 26k pairs), for a 30-minute CPU
+    # budget: tatoeba-small's network on Chinese characters (Traditional converted to Simplified
+    # with OpenCC, a smaller character set; needs `pip install 'keras-seq2seq[zh]'`) and English
+    # words. Small data: more dropout, and the rate halves when dev BLEU stalls. Figures and the
+    # other tokenisations tried: docs/performance.md.
+    "tatoeba-zh-en": {
+        "text": {"source_tokenizer": {"kind": "char", "convert": "t2s"}, "target_tokenizer": {"kind": "word"},
+                 "min_freq": 2, "max_vocab": 16000},
+        "model": {"embedding_dim": 256, "units": 256, "num_layers": 2, "dropout": 0.3,
+                  "attention": "luong-general", "bidirectional": True, "scaled_attention": True,
+                  "param_init": 0.1},
+        "train": {"epochs": 40, "batch_size": 128, "learning_rate": 3e-3, "patience": 5,
+                  "plateau_patience": 1, "label_smoothing": 0.1, "max_source_len": 50,
+                  "max_target_len": 50, "length_step": 4},
+    },
+    # English → Chinese characters: the output keeps the script of the training text (both occur).
+    "tatoeba-en-zh": {
+        "text": {"source_tokenizer": {"kind": "word"}, "target_tokenizer": {"kind": "char"},
+                 "min_freq": 2, "max_vocab": 16000},
+        "model": {"embedding_dim": 256, "units": 256, "num_layers": 2, "dropout": 0.3,
+                  "attention": "luong-general", "bidirectional": True, "scaled_attention": True,
+                  "param_init": 0.1},
+        "train": {"epochs": 40, "batch_size": 128, "learning_rate": 3e-3, "patience": 5,
+                  "plateau_patience": 1, "label_smoothing": 0.1, "max_source_len": 50,
+                  "max_target_len": 50, "length_step": 4},
+    },
+    # The Transformer for a 30-CPU-minute budget on the Tatoeba pairs (docs/transformer.md has
+    # the runs that chose it): one joint SentencePiece vocabulary, so source and target share
+    # one embedding matrix, which is also the output layer.
+    "tatoeba-transformer": {
+        "text": {"source_tokenizer": {"kind": "sentencepiece"}, "target_tokenizer": {"kind": "sentencepiece"},
+                 "vocab_size": 8000, "subword_model": "unigram", "joint_vocab": True},
+        "model": {"architecture": "transformer", "units": 256, "num_layers": 2, "heads": 4, "ffn_dim": 1024,
+                  "dropout": 0.0, "attention_dropout": 0.0, "pre_norm": True, "share_embeddings": True,
+                  "tie_embeddings": True},
+        "train": {"epochs": 100, "batch_size": 128, "learning_rate": 1e-3, "lr_schedule": "inverse-sqrt",
+                  "warmup_steps": 400, "patience": 5, "label_smoothing": 0.1, "max_source_len": 80,
+                  "max_target_len": 80, "length_step": 16, "select_on": "loss"},
+    },
+    # The paper's base model (Vaswani et al., 2017): 6 + 6 blocks of 512, 8 heads, feed-forward
+    # 2,048, dropout 0.1, label smoothing 0.1, 4,000 warm-up steps, a joint vocabulary shared by
+    # both sides and the output layer. Sized for GPUs (--precision mixed_bfloat16 or
+    # mixed_float16 there); on a CPU it trains about ten times slower than tatoeba-transformer.
+    # Pre-norm blocks (the paper's are post-norm, --no-pre-norm): they train stably without tuning.
+    "transformer-base": {
+        "text": {"source_tokenizer": {"kind": "sentencepiece"}, "target_tokenizer": {"kind": "sentencepiece"},
+                 "vocab_size": 32000, "subword_model": "bpe", "joint_vocab": True},
+        "model": {"architecture": "transformer", "units": 512, "num_layers": 6, "heads": 8, "ffn_dim": 2048,
+                  "dropout": 0.1, "attention_dropout": 0.1, "pre_norm": True, "share_embeddings": True,
+                  "tie_embeddings": True},
+        "train": {"epochs": 100, "batch_size": 256, "learning_rate": 7e-4, "lr_schedule": "inverse-sqrt",
+                  "warmup_steps": 4000, "patience": 10, "label_smoothing": 0.1, "max_source_len": 100,
+                  "max_target_len": 100, "length_step": 8, "eval_every": 2000},
     },
 }
 

@@ -9,6 +9,7 @@ name, and each feature checks for its extra before doing anything else:
     pip install 'keras-seq2seq[tensorboard]'  # train --tensorboard
     pip install 'keras-seq2seq[torch]'        # KERAS_BACKEND=torch (torch==2.13.0, CPU)
     pip install 'keras-seq2seq[export]'       # seq2seq export: ONNX graphs, int8 (docs/export.md)
+    pip install 'keras-seq2seq[zh]'           # Chinese: the jieba tokenizer, --source/--target-convert
 
 A new extra is one line in `EXTRAS` and one in pyproject.toml (tests/test_extras.py checks that
 they agree).
@@ -28,6 +29,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "torch": ("torch",),
     "export": ("onnx", "onnxruntime"),
     "runtime": ("onnxruntime",),
+    "zh": ("jieba", "opencc"),
 }
 
 

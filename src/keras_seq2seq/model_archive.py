@@ -51,7 +51,7 @@ def load_keras_model(directory: Path) -> keras.Model:
     """
     import keras
 
-    from keras_seq2seq import models  # noqa: F401  registers Seq2Seq, its loss and metric
+    from keras_seq2seq import architectures  # noqa: F401  registers Seq2Seq, Transformer, the loss and metric
 
     path = Path(directory) / MODEL_FILE
     if not path.is_file():

@@ -99,8 +99,11 @@ class Seq2Seq(TracedShapes, keras.Model):
         state, source = self.encode(source_ids, training=training)
         return self.decoder(target_in, state, source, training=training)
 
-    def encode(self, source_ids, training=False):
-        """Encoder: `(decoder initial state, source)`; `source` is what attention reads."""
+    def encode(self, source_ids, max_length: int | None = None, training=False):
+        """Encoder: `(decoder initial state, source)`; `source` is what attention reads.
+
+        `max_length`, the search's length, is part of the protocol for decoders whose state
+        grows with the output (the Transformer's cache); a recurrent state does not need it."""
         memory, states, mask = self.encoder(source_ids, training=training)
         return self.decoder.initial_state(states), self.decoder.prepare_source(memory, mask)
 

@@ -29,21 +29,26 @@ from keras_seq2seq.errors import ConfigError
 # option name -> (settings section or "" for the top level, field), in the order files list them.
 SETTING_OPTIONS: dict[str, tuple[str, str]] = {
     **{name: ("text", name) for name in ("min_freq", "max_vocab", "vocab_size", "subword_model", "joint_vocab")},
-    "cell": ("model", "cell"), "embedding_dim": ("model", "embedding_dim"), "units": ("model", "units"),
-    "layers": ("model", "num_layers"),
+    "architecture": ("model", "architecture"), "cell": ("model", "cell"),
+    "embedding_dim": ("model", "embedding_dim"), "units": ("model", "units"), "layers": ("model", "num_layers"),
     **{name: ("model", name) for name in ("dropout", "attention", "bidirectional", "bridge", "tie_embeddings",
                                           "scaled_attention", "param_init", "precision")},
+    # The Transformer's own (commands/architecture_options.py).
+    **{name: ("model", name) for name in ("heads", "ffn_dim", "decoder_layers", "attention_dropout", "pre_norm",
+                                          "positions", "share_embeddings")},
     **{name: ("train", name) for name in (
         "epochs", "batch_size", "batch_tokens", "length_step", "learning_rate", "min_learning_rate", "clipnorm",
-        "label_smoothing", "patience", "select_on", "eval_every", "warmup_steps", "plateau_patience",
-        "plateau_factor", "max_minutes", "max_source_len", "max_target_len", "seed", "checkpoint_every",
-        "devices")},
+        "label_smoothing", "patience", "select_on", "eval_every", "warmup_steps", "lr_schedule",
+        "plateau_patience", "plateau_factor", "max_minutes", "max_source_len", "max_target_len", "seed",
+        "checkpoint_every", "devices")},
     "max_output_len": ("", "max_output_len"),
 }
-# Tokenisers: a kind per side (or both), and what both sides share. A side's value may also be
-# its whole setting as a mapping, e.g. {kind: word, lowercase: true}.
-TOKENIZER_OPTIONS = ("tokenizer", "source_tokenizer", "target_tokenizer", "lowercase", "normalize")
+# Tokenisers: a kind per side (or both), what both sides share, and each side's Chinese script
+# conversion. A side's value may also be its whole setting as a mapping, e.g. {kind: word, lowercase: true}.
+TOKENIZER_OPTIONS = ("tokenizer", "source_tokenizer", "target_tokenizer", "lowercase", "normalize",
+                     "source_convert", "target_convert")
 NO_NORMALIZATION = "none"  # `normalize: none`: no Unicode normalisation (the setting's None)
+NO_CONVERSION = "none"  # `source_convert: none`: the side's script as written (no `convert` in the setting)
 # Settings whose None means "no limit" (or "from the data"), written 0 in files and flags.
 NONE_AS_ZERO = {"max_vocab", "max_source_len", "max_target_len", "max_minutes", "max_output_len"}
 # Options that set several settings at once: never printed, always accepted.
@@ -73,11 +78,16 @@ def apply(settings: Settings, options: dict) -> Settings:
             change["lowercase"] = bool(options["lowercase"])
         if options.get("normalize") is not None:
             change["normalize"] = None if options["normalize"] == NO_NORMALIZATION else options["normalize"]
+        convert = options.get(f"{side}_convert")
+        if convert is not None:
+            change["convert"] = None if convert == NO_CONVERSION else convert
         key = f"{side}_tokenizer"
         if "kind" in change and change["kind"] != data["text"][key].get("kind"):
             # Another kind: the old kind's trained files mean nothing to it.
             data["text"][key] = {k: v for k, v in data["text"][key].items() if k not in _TRAINED}
         data["text"][key] = {**data["text"][key], **change}
+        if data["text"][key].get("convert", 0) is None:  # no conversion is no `convert` at all
+            del data["text"][key]["convert"]
     return Settings.from_dict(data)
 
 
@@ -98,6 +108,7 @@ def options_of(settings: Settings) -> dict:
     options = {}
     sides = [{k: v for k, v in (data["text"][f"{side}_tokenizer"] or {}).items() if k not in _TRAINED}
              for side in ("source", "target")]
+    converts = [side.pop("convert", None) or NO_CONVERSION for side in sides]
     shared = [{k: v for k, v in side.items() if k != "kind"} for side in sides]
     if shared[0] == shared[1]:
         options["source_tokenizer"] = sides[0].get("kind", "word")
@@ -107,6 +118,7 @@ def options_of(settings: Settings) -> dict:
         options["normalize"] = NO_NORMALIZATION if normalize is None else normalize
     else:
         options["source_tokenizer"], options["target_tokenizer"] = sides
+    options["source_convert"], options["target_convert"] = converts
     for name, (section, field) in SETTING_OPTIONS.items():
         value = (data[section] if section else data)[field]
         options[name] = 0 if value is None and name in NONE_AS_ZERO else value

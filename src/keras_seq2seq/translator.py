@@ -245,9 +245,13 @@ class Translator:
 
     def evaluate(self, pairs: Iterable[PairLike], batch_size: int | None = None, beam_size: int = 1,
                  length_penalty: float = 0.0, replace_unk: bool = False, *,
-                 options: SearchOptions | None = None) -> dict:
+                 options: SearchOptions | None = None, target_lang: str | None = None) -> dict:
         """Scores on `pairs`, the sacreBLEU signatures of BLEU and chrF under `"signatures"`, plus the
-        outputs themselves under `"hypotheses"`."""
+        outputs themselves under `"hypotheses"`.
+
+        `target_lang` ("zh", "cmn", ...) picks sacreBLEU's tokenisation for BLEU (`zh` for
+        Chinese); without it, Chinese references are detected. The result names the language
+        under `"target_lang"`."""
         pairs = [as_pair(p) for p in pairs]
         if not pairs:
             raise Seq2SeqError("nothing to evaluate: no (source, target) pairs")
@@ -257,8 +261,8 @@ class Translator:
         hypotheses = self.translate([p.source for p in pairs], batch_size, options=options)
         seconds = time.perf_counter() - started
         references = [p.target for p in pairs]
-        scores = metrics.score(hypotheses, references, self.target_tokenizer.tokenize)
-        return {**scores, "signatures": metrics.signatures(), "sentences": len(pairs), "seconds": seconds,
+        scores = metrics.score(hypotheses, references, self.target_tokenizer.tokenize, target_lang)
+        return {**scores, "sentences": len(pairs), "seconds": seconds,
                 "sentences_per_second": len(pairs) / max(seconds, 1e-9), "hypotheses": hypotheses}
 
     # ------------------------------------------------------------------------ dialogue
@@ -281,10 +285,12 @@ class Translator:
         return [replies[0][0] for replies in reranker.rerank(contexts, candidates)]
 
     def evaluate_dialogue(self, pairs: Iterable[PairLike], batch_size: int | None = None, *,
-                          options: SearchOptions, reranker: "MmiReranker | None" = None) -> dict:
+                          options: SearchOptions, reranker: "MmiReranker | None" = None,
+                          target_lang: str | None = None) -> dict:
         """What dialogue papers report on (context, reply) pairs: perplexity of the reference
-        replies, then on the generated ones BLEU, Distinct-1/2, mean length and the ten most
-        frequent replies' share; the replies themselves under `"hypotheses"`."""
+        replies, then on the generated ones BLEU (with its signature), Distinct-1/2, mean length
+        and the ten most frequent replies' share; the replies themselves under `"hypotheses"`.
+        `target_lang` is read as `evaluate` reads it (Chinese replies counted in characters)."""
         pairs = [as_pair(p) for p in pairs]
         if not pairs:
             raise Seq2SeqError("nothing to evaluate: no (context, reply) pairs")
@@ -292,9 +298,8 @@ class Translator:
         started = time.perf_counter()
         hypotheses = self.reply([p.source for p in pairs], batch_size, options=options, reranker=reranker)
         seconds = time.perf_counter() - started
-        scores = metrics.dialogue_scores(hypotheses, [p.target for p in pairs])
+        scores = metrics.dialogue_scores(hypotheses, [p.target for p in pairs], target_lang)
         return {"perplexity": perplexity(log_probs, tokens), **scores,
-                "signatures": {"bleu": metrics.signatures()["bleu"]},
                 "sentences": len(pairs), "seconds": seconds, "sentences_per_second": len(pairs) / max(seconds, 1e-9),
                 "hypotheses": hypotheses}
 

@@ -7,7 +7,7 @@ import pytest
 from keras_seq2seq.cli import main
 
 DIALOGUE_LINES = ("perplexity", "BLEU", "nrefs:1|case:mixed", "Distinct-1", "Distinct-2", "mean length",
-                  "top-10 share")
+                  "top-10 share", "BLEU tokenize    13a (detected: the references are not Chinese)")
 
 
 @pytest.mark.slow
@@ -21,8 +21,9 @@ def test_a_dialogue_model_gets_dialogue_scores(dialogue_models, capsys):
     report = capsys.readouterr().out
     assert all(line in report for line in DIALOGUE_LINES) and "exact match" not in report
     assert main(["evaluate", "--model", str(forward), *data, "--beam-size", "4", "--mmi-model", str(reverse),
-                 "--mmi-weight", "1.0"]) == 0
-    assert "Distinct-2" in capsys.readouterr().out
+                 "--mmi-weight", "1.0", "--target-lang", "zh"]) == 0
+    report = capsys.readouterr().out  # --target-lang reaches the dialogue scores too
+    assert "Distinct-2" in report and "tok:zh" in report and "BLEU tokenize    zh (--target-lang zh)" in report
     assert main(["evaluate", "--model", str(forward), *data, "--task-kind", "translation"]) == 0
     report = capsys.readouterr().out
     assert "exact match" in report and "Distinct-2" not in report

@@ -7,6 +7,7 @@ import onnx
 import pytest
 from tiny_models import assert_same_outputs, make_translator
 
+from keras_seq2seq.cli import main
 from keras_seq2seq.errors import Seq2SeqError
 from keras_seq2seq.export import export_model
 from keras_seq2seq.runtime import load
@@ -126,6 +127,18 @@ def test_a_mixed_precision_model_is_refused_in_one_line(dates, tmp_path):
         export_model(tmp_path / "model", tmp_path / "export")
     assert "\n" not in str(error.value)
     assert not (tmp_path / "export" / "manifest.json").exists()
+
+
+def test_a_transformer_is_refused_in_one_line(dates, tmp_path, capsys):
+    translator = Translator.create(dates["train"], preset_name="dates", architecture="transformer", units=16,
+                                   num_layers=1, heads=2, ffn_dim=32, dropout=0.0, attention_dropout=0.0)
+    translator.save(tmp_path / "model")
+    capsys.readouterr()
+    assert main(["export", "--model", str(tmp_path / "model"), "--out", str(tmp_path / "export")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("seq2seq: error: ") and err.count("\n") == 1
+    assert "cannot export a transformer model" in err
+    assert not (tmp_path / "export").exists()
 
 
 def test_graphs_that_do_not_reproduce_the_model_are_refused(dates, tmp_path, monkeypatch):

@@ -69,8 +69,8 @@ class EndsAtSourceLength:
         self.model.build()
         self.decoder = self.model.decoder
 
-    def encode(self, source_ids):
-        state, source = self.model.encode(source_ids)
+    def encode(self, source_ids, max_length=None):
+        state, source = self.model.encode(source_ids, max_length=max_length)
         length = ops.sum(ops.cast(ops.not_equal(source_ids, 0), "int32"), axis=-1)
         return (state, ops.zeros_like(length)), (source, length)
 

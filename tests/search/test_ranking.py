@@ -72,3 +72,20 @@ def test_top_k_last_equals_top_k_on_long_rows():
         np.testing.assert_array_equal(index[1:], want[1:])
         assert index[0, 0] == size // 2
         np.testing.assert_allclose(values, np.take_along_axis(x, want, 1))
+
+
+def test_with_a_length_penalty_pruning_ranks_by_normalised_scores():
+    """A finished hypothesis of 1 token (-1.0) against a live one of 3 whose best next token
+    brings it to -1.4: raw, the finished one leads; divided by GNMT's penalty at alpha 1
+    ((5 + 1) / 6 = 1 and (5 + 4) / 6 = 1.5: -1.0 against -0.93), the live extension does."""
+    likely = np.exp(-0.1)  # row 1's token 3: log-probability -0.1
+    logits = np.log(np.array([[0.25] * 4, [(1 - likely) / 3] * 3 + [likely]], "float32"))
+    scores = np.array([[-1.0, -1.3]], "float32")
+    finished = np.array([[True, False]])
+    raw, parent, _ = best_extensions(logits, scores, finished, 2)
+    assert ops.convert_to_numpy(parent)[0, 0] == 0  # the finished one first
+    divisor = np.array([[1.0, 1.5]], "float32")
+    normalised, parent, tokens = (ops.convert_to_numpy(x) for x in best_extensions(logits, scores, finished, 2,
+                                                                                   divisor=divisor))
+    assert parent[0, 0] == 1 and tokens[0, 0] == 3
+    np.testing.assert_allclose(normalised[0], [-1.4, -1.0], rtol=1e-5)  # the raw sums are kept

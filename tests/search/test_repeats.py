@@ -31,7 +31,7 @@ class CyclingModel:
         table[A, B] = 3.0
         self.table = ops.convert_to_tensor(table)
 
-    def encode(self, source_ids):
+    def encode(self, source_ids, max_length=None):
         batch = ops.shape(source_ids)[0]
         return ops.zeros((batch, 1)), ops.zeros((batch, 1))
 

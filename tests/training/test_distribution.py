@@ -1,7 +1,8 @@
 """Data-parallel training (`devices=N`) is the same training, spread over devices.
 
 A child process gets two virtual CPU devices (`XLA_FLAGS=--xla_force_host_platform_device_count=2`,
-which must be set before JAX starts, hence the child) and trains the same tiny model twice from
+which must be set before JAX starts, hence the child) and trains the same tiny model (an RNN;
+again, a Transformer) twice from
 the same seed on the same batches: on one device, then with `devices=2`. Each epoch is a single
 batch of 32 rows, so the epoch losses in the training record are the per-step losses.
 
@@ -36,14 +37,15 @@ import json, sys
 import keras
 from keras_seq2seq import Translator, task_splits
 data = task_splits("dates", train=32, dev=40, test=0, seed=1)  # dev: a full batch and a part one
+options = json.loads(sys.argv[2])  # the model's size and kind
 found = {"devices_seen": len(keras.distribution.list_devices())}
 for devices in (1, 2):
     # Only the two-device run has a dev set (decoded and scored under the distribution at each
     # epoch end): it changes which weights are kept at the end, not the training steps.
     translator = Translator.train(
         data["train"], dev=data["dev"] if devices == 2 else None, preset="dates",
-        out_dir=f"{sys.argv[1]}/devices-{devices}", verbose=0, devices=devices, units=16,
-        embedding_dim=8, dropout=0.1, batch_size=32, epochs=4, length_step=32, patience=0, seed=3)
+        out_dir=f"{sys.argv[1]}/devices-{devices}", verbose=0, devices=devices, dropout=0.1,
+        batch_size=32, epochs=4, length_step=32, patience=0, seed=3, **options)
     first = translator.model.trainable_variables[0].value  # a JAX array: on which devices?
     found[devices] = {"losses": translator.info["training"]["history"]["loss"],
                       "record_devices": translator.info["training"]["devices"],
@@ -52,17 +54,22 @@ found["translations"] = translator.translate(%r)
 print(json.dumps(found))
 """ % (SENTENCES,)
 LOSS_RTOL = 1e-5  # see the module docstring: float sums in another order
+MODELS = {"rnn": {"units": 16, "embedding_dim": 8},
+          "transformer": {"architecture": "transformer", "units": 16, "heads": 2, "num_layers": 1}}
 
 
-@pytest.fixture(scope="session")
-def two_device_runs(tmp_path_factory) -> tuple[dict, Path]:
-    out = tmp_path_factory.mktemp("distribution")
+def _two_device_runs(out: Path, options: dict) -> tuple[dict, Path]:
     env = {**os.environ, "KERAS_BACKEND": "jax",
            "XLA_FLAGS": "--xla_force_host_platform_device_count=2", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run([sys.executable, "-c", TRAIN_FOR_BOTH, str(out)], env=env,
+    done = subprocess.run([sys.executable, "-c", TRAIN_FOR_BOTH, str(out), json.dumps(options)], env=env,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1]), out
+
+
+@pytest.fixture(scope="session", params=list(MODELS))
+def two_device_runs(request, tmp_path_factory) -> tuple[dict, Path]:
+    return _two_device_runs(tmp_path_factory.mktemp(f"distribution-{request.param}"), MODELS[request.param])
 
 
 def test_two_devices_give_the_one_device_losses_step_by_step(two_device_runs):

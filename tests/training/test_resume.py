@@ -239,3 +239,33 @@ def test_torch_with_dropout_killed_and_resumed_ends_as_the_uninterrupted_run(cor
     assert f"resuming the unfinished run in {out} from its checkpoint" in stderr
     assert f"(step {resumed_step})" in stderr
     _assert_same_run(tmp_path / "uninterrupted", out, resumes=1, epochs=2, evaluations=6)
+
+
+# A Transformer with dropout on its attention weights too, under the inverse-sqrt schedule (the
+# rate is set at every step from the optimizer's count): 2 epochs of 10 steps, evaluations at
+# steps 4, 8, 10, 12, 16, 20.
+TRANSFORMER_OPTIONS = ["--preset", "dates", "--architecture", "transformer", "--units", "16", "--heads", "2",
+                       "--layers", "1", "--dropout", "0.1", "--attention-dropout", "0.1", "--batch-size", "32",
+                       "--epochs", "2", "--eval-every", "4", "--checkpoint-every", "2", "--lr-schedule",
+                       "inverse-sqrt", "--warmup-steps", "6", "--learning-rate", "3e-3", "--patience", "0",
+                       "--quiet"]
+
+
+def test_a_transformer_killed_twice_and_resumed_ends_as_the_uninterrupted_run(corpus, tmp_path):
+    run = {**corpus, "options": TRANSFORMER_OPTIONS}
+    _finish(run, tmp_path / "uninterrupted", tmp_path / "uninterrupted.log")
+    out = tmp_path / "killed"
+    rng = random.Random(KILL_SEED)
+    resumed_step = None
+    for number, step in enumerate((rng.choice([3, 4, 5, 6]), rng.choice([12, 13, 14, 15]))):
+        log = tmp_path / f"run{number}.log"
+        process = _start(run, out, log)
+        _wait(process, lambda: (_checkpoint_step(out) or 0) >= step, f"a checkpoint at step {step}")
+        time.sleep(rng.uniform(0.0, 0.3))
+        _kill(process)
+        if resumed_step is not None:
+            assert f"(step {resumed_step})" in log.read_text(), log.read_text()
+        resumed_step = _checkpoint_step(out)
+    stderr = _finish(run, out, tmp_path / "final.log")
+    assert f"(step {resumed_step})" in stderr
+    _assert_same_run(tmp_path / "uninterrupted", out, resumes=2, epochs=2, evaluations=6)

@@ -2,16 +2,19 @@
 
     seq2seq evaluate --model runs/dates --task dates
     seq2seq evaluate --model runs/spa-eng --data ../shared/data/spa-eng/test.tsv --source-lang spa --beam-size 5
+    seq2seq evaluate --model runs/en-zh --data ../shared/data/cmn-eng/test.tsv --source-lang eng --target-lang zh
     seq2seq evaluate --model runs/dd --data dd-test.tsv --beam-size 10 \
         --mmi-model runs/dd-reverse
 
 Prints a few sample outputs, then exact match, token accuracy, BLEU and chrF (sacreBLEU, each
 with its signature, so that a score can be quoted and compared), the decoding speed, and how many
-shapes decoding compiled. A dialogue model (one trained on `prepare-dialogue` pairs, or
-`--task-kind dialogue`) gets what dialogue papers report instead: perplexity of the reference
-replies, BLEU with its sacreBLEU signature, Distinct-1 and -2, the mean reply length and the share
-of the ten most frequent replies. `--output FILE` keeps the outputs (one line per test pair),
-`--json FILE` the scores.
+shapes decoding compiled. Chinese output is scored with sacreBLEU's `zh` tokenisation: give
+`--target-lang zh`, or let the references' script decide (printed, and in the signature).
+A dialogue model (one trained on `prepare-dialogue` pairs, or `--task-kind dialogue`) gets what
+dialogue papers report instead: perplexity of the reference replies, BLEU with its sacreBLEU
+signature, Distinct-1 and -2, the mean reply length and the share of the ten most frequent
+replies (Chinese replies counted in characters, as BLEU's `zh` tokenisation cuts them).
+`--output FILE` keeps the outputs (one line per test pair), `--json FILE` the scores.
 
     seq2seq evaluate --model runs/dates --task dates --output hyp.txt --json scores.json
 """
@@ -37,6 +40,9 @@ def register(commands, command) -> None:
     evaluate.add_argument("--task-kind", choices=TASK_KINDS, default="auto",
                           help="which scores to report; auto: dialogue for a model trained on "
                                "prepare-dialogue pairs, else translation")
+    evaluate.add_argument("--target-lang", metavar="CODE",
+                          help="language of the references, e.g. zh or cmn (BLEU tokenize=zh); "
+                               "default: detected (Chinese or not)")
     add_search_options(evaluate)
     evaluate.add_argument("--no-repeat-ngram", type=int, default=0, metavar="N",
                           help="never repeat an N-gram within an output (0: off)")
@@ -51,6 +57,7 @@ def register(commands, command) -> None:
 
 def run(args) -> int:
     from keras_seq2seq.commands.report import print_dialogue_scores, print_samples, print_scores
+    from keras_seq2seq.metrics import bleu_tokenization
     from keras_seq2seq.translator import Translator
 
     options = search_options(args)
@@ -64,13 +71,15 @@ def run(args) -> int:
     pairs = task_or_data_pairs(args, translator, "test")
     translator.use_shortlist(args.shortlist)
     if kind == "dialogue":
-        result = translator.evaluate_dialogue(pairs, args.batch_size, options=options, reranker=reranker)
-        print_samples(pairs, result["hypotheses"], args.samples)
-        print_dialogue_scores(result)
+        result = translator.evaluate_dialogue(pairs, args.batch_size, options=options, reranker=reranker,
+                                              target_lang=args.target_lang)
     else:
-        result = translator.evaluate(pairs, args.batch_size, options=options)
-        print_samples(pairs, result["hypotheses"], args.samples)
-        print_scores(result)
+        result = translator.evaluate(pairs, args.batch_size, options=options, target_lang=args.target_lang)
+    print_samples(pairs, result["hypotheses"], args.samples)
+    reason = (f"--target-lang {args.target_lang}" if args.target_lang else
+              f"detected: the references are {'' if result['target_lang'] else 'not '}Chinese")
+    print(f"BLEU tokenize    {bleu_tokenization(result['target_lang'])} ({reason})")
+    (print_dialogue_scores if kind == "dialogue" else print_scores)(result)
     write_results(args, options, result)
     traced, bound = translator.compiled_shapes([p.source for p in pairs], args.batch_size)
     print(f"compiled shapes  {traced} (at most {bound})")

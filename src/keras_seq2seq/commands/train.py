@@ -23,13 +23,15 @@ import sys
 import time
 from pathlib import Path
 
+from keras_seq2seq.commands.architecture_options import add_architecture_options, check_architecture_options
 from keras_seq2seq.commands.options import (add_data_options, interval, number, positive_int, read_options,
                                             read_pairs, task_data, whole_number)
-from keras_seq2seq.config import (ATTENTION_KINDS, CELLS, PRECISIONS, PRESETS, SELECT_ON, SUBWORD_MODELS,
-                                  TOKENIZER_KINDS, preset)
+from keras_seq2seq.config import (ATTENTION_KINDS, CELLS, LR_SCHEDULES, PRECISIONS, PRESETS, SELECT_ON,
+                                  SUBWORD_MODELS, TOKENIZER_KINDS, preset)
 from keras_seq2seq.data.dialogue import context_turns_of
 from keras_seq2seq.errors import ConfigError, Seq2SeqError
-from keras_seq2seq.run_config import NO_NORMALIZATION, SETTING_OPTIONS
+from keras_seq2seq.run_config import NO_CONVERSION, NO_NORMALIZATION, SETTING_OPTIONS, TOKENIZER_OPTIONS
+from keras_seq2seq.text.scripts import CONVERSIONS
 
 DEFAULT_PRESET = "tatoeba-word"
 NORMALIZATIONS = ("NFC", "NFKC", "NFD", "NFKD", NO_NORMALIZATION)
@@ -61,6 +63,10 @@ def register(commands, command) -> None:
     group.add_argument("--lowercase", action=argparse.BooleanOptionalAction, default=None,
                        help="lowercase both sides")
     group.add_argument("--normalize", choices=NORMALIZATIONS, help="Unicode normalisation of both sides")
+    for side in ("source", "target"):
+        group.add_argument(f"--{side}-convert", choices=(*CONVERSIONS, NO_CONVERSION),
+                           help=f"Chinese script conversion of the {side} (OpenCC; t2s: Traditional to "
+                                f"Simplified; {NO_CONVERSION}: off; needs keras-seq2seq[zh])")
     group.add_argument("--min-freq", type=positive_int, help="tokens seen fewer times become <unk>")
     group.add_argument("--max-vocab", type=whole_number(0), help="largest vocabulary per side (0: no limit)")
     group.add_argument("--vocab-size", type=whole_number(5),
@@ -71,8 +77,8 @@ def register(commands, command) -> None:
     group = train.add_argument_group("model")
     group.add_argument("--cell", choices=CELLS, help="recurrent cell")
     group.add_argument("--embedding-dim", type=positive_int, help="embedding size")
-    group.add_argument("--units", type=positive_int, help="recurrent hidden size")
-    group.add_argument("--layers", type=positive_int, help="stacked recurrent layers on each side")
+    group.add_argument("--units", type=positive_int, help="hidden size (rnn: recurrent units; transformer: the model size)")
+    group.add_argument("--layers", type=positive_int, help="stacked layers on each side (transformer: encoder blocks)")
     group.add_argument("--dropout", type=interval(0, 1, high_open=True), help="dropout rate")
     group.add_argument("--attention", choices=ATTENTION_KINDS,
                        help="attention over the source, with input feeding (none: the plain model)")
@@ -88,6 +94,7 @@ def register(commands, command) -> None:
                        help="start every weight uniform in [-SCALE, SCALE] (0: Keras' per-layer initialisers)")
     group.add_argument("--precision", choices=PRECISIONS,
                        help="float32, or mixed 16-bit compute with float32 weights (for GPUs/TPUs)")
+    add_architecture_options(train)
     group = train.add_argument_group("training")
     group.add_argument("--epochs", type=positive_int, help="most epochs to train")
     group.add_argument("--batch-size", type=positive_int, help="sentences per batch (without --batch-tokens)")
@@ -110,6 +117,8 @@ def register(commands, command) -> None:
                        help="decode and score dev every STEPS batches (0: at the end of each epoch)")
     group.add_argument("--warmup-steps", type=whole_number(0),
                        help="raise the learning rate linearly over these first steps")
+    group.add_argument("--lr-schedule", choices=LR_SCHEDULES,
+                       help="after warm-up: constant, or inverse-sqrt (falls as 1/sqrt(step); needs --warmup-steps)")
     group.add_argument("--plateau-patience", type=whole_number(0),
                        help="dev evaluations without improvement before the learning rate is lowered (0: never)")
     group.add_argument("--plateau-factor", type=interval(0, 1, low_open=True, high_open=True),
@@ -154,8 +163,7 @@ def register(commands, command) -> None:
     choice.add_argument("--restart", "--no-resume", dest="resume", action="store_const", const=False,
                         help="discard an unfinished run's checkpoint in --out and start over")
     for action in train._actions:
-        if action.dest in SETTING_OPTIONS or action.dest in ("source_tokenizer", "target_tokenizer",
-                                                              "lowercase", "normalize"):
+        if action.dest in SETTING_OPTIONS or (action.dest in TOKENIZER_OPTIONS and action.dest != "tokenizer"):
             action.default_note = preset_defaults(action.dest)
 
 
@@ -210,6 +218,7 @@ def check(args):
         settings = apply(resolve(preset_name), vars(args))
     except ConfigError as error:
         raise ConfigError(flag_names(str(error))) from None
+    check_architecture_options(args, settings.model, resolve(preset_name).model)
     if args.stream and settings.train.batch_tokens:
         raise Seq2SeqError("--batch-tokens plans an epoch from every pair's length before it starts, and a "
                            "stream is never held: use --batch-size with --stream, or train without --stream")
@@ -220,10 +229,15 @@ def check(args):
                        ("--test", args.test)):
         if path and not Path(path).is_file():
             raise Seq2SeqError(f"{flag} {path}: no such file")
-    if args.tensorboard:
-        from keras_seq2seq.extras import require
+    from keras_seq2seq.extras import require
 
+    if args.tensorboard:
         require("tensorboard", "--tensorboard")
+    for side in ("source", "target"):
+        tokenizer = getattr(settings.text, f"{side}_tokenizer")
+        if tokenizer.get("kind") == "jieba" or tokenizer.get("convert"):
+            require("zh", f"the {side} tokenizer ({tokenizer.get('kind')}"
+                          + (f", convert {tokenizer['convert']})" if tokenizer.get("convert") else ")"))
     if finished_model(args.out) and not args.overwrite:
         raise Seq2SeqError(f"{args.out} holds a finished model (a config.json, and no unfinished run to "
                            f"resume): pass --overwrite to train a new one in its place, or choose another --out")
@@ -280,9 +294,10 @@ def train_and_report(args, settings, preset_name: str, log) -> int:
             turns = context_turns_of([pair.source for pair in train])
             if turns:
                 data["dialogue"] = {"context_turns": turns}
-        run_record.update({key: reading.get(key) for key in ("format", "source_lang", "source_column",
-                                                             "target_column")})
-    run_record = {key: value for key, value in run_record.items() if value not in (None, False)}
+        # An anki file's direction is its source language; a TSV's or CSV's, its columns (0 included).
+        chosen_by = ("source_lang",) if reading.get("format") == "anki" else ("source_column", "target_column")
+        run_record.update({key: reading.get(key) for key in ("format", *chosen_by)})
+    run_record = {key: value for key, value in run_record.items() if value is not None and value is not False}
     info = {"data": data, "run": run_record, "preset": preset_name, "command": command_line(args)}
     _say(lines, f"training on {len(train):,} pairs, dev {len(dev):,} pairs, preset {preset_name}")
     progress = [stream for stream, wanted in ((sys.stderr, not args.quiet and not sys.stderr.isatty()),
@@ -352,14 +367,13 @@ def _counted(files: list) -> None:
 
 def _score_test(args, translator, as_trained: dict, files: list) -> None:
     """Score --test greedily and put it in the model's record and card."""
-    from keras_seq2seq import metrics
     from keras_seq2seq.artifacts import write_description
 
     pairs = read_pairs(args, args.test, model_info=as_trained, report=_report(files, "test", args.test))
     _counted(files)
     result = translator.evaluate(pairs)
     translator.info["test"] = {"file": str(args.test), "sentences": result["sentences"], "search": "greedy",
-                               "bleu": result["bleu"], "chrf": result["chrf"], "signatures": metrics.signatures()}
+                               "bleu": result["bleu"], "chrf": result["chrf"], "signatures": result["signatures"]}
     write_description(translator.bundle, args.out)
     print(f"test {args.test}: BLEU {result['bleu']:.2f}, chrF {result['chrf']:.2f} (greedy)", file=sys.stderr)
 

@@ -77,6 +77,9 @@ def _check_exportable(translator, model_dir: Path) -> None:
     from keras_seq2seq.config import ATTENTION_KINDS, CELLS
 
     m = translator.settings.model
+    if m.architecture != "rnn":
+        raise Seq2SeqError(f"{model_dir}: cannot export a {m.architecture} model: the ONNX graphs implement the "
+                           "recurrent architecture only (translate and serve the model directory itself)")
     if m.precision != "float32":
         raise Seq2SeqError(f"{model_dir}: cannot export a {m.precision} model: the ONNX graphs compute in "
                            "float32 (use --int8 on a float32 model for a smaller, faster export)")

@@ -5,6 +5,10 @@ Each sentence keeps `k` hypotheses as `k` decoder rows. Every step, each hypothe
 continuations per sentence survive (ties go to the lower position, as `ops.top_k` does). A
 finished hypothesis extends only with padding at no cost. Scores are summed log-probabilities in
 float32; finished hypotheses are ranked with GNMT's length penalty `((5 + length) / 6) ** alpha`.
+The beam is pruned by raw sums, as the Keras search prunes for the recurrent model (the only one
+exported); `normalised_pruning=True` prunes by normalised scores instead, the Keras search's rule
+for the Transformer (a finished hypothesis at its length, a live one at its length after this
+step's token), so the two searches stay one search.
 
 With `n_best < k`, a sentence stops as soon as its `n_best` best hypotheses have finished and no
 live one can overtake them (a score only falls as a hypothesis grows), exactly as in Keras. A
@@ -28,7 +32,7 @@ def length_penalty(lengths: np.ndarray, alpha: float) -> np.ndarray:
 
 def beam_search(graphs, source_ids: np.ndarray, max_length: int, beam_size: int, alpha: float = 0.0,
                 n_best: int | None = None, shortlist: np.ndarray | None = None,
-                return_attention: bool = False):
+                return_attention: bool = False, normalised_pruning: bool = False):
     """Decode `batch x source_length` ids with beam search.
 
     Returns `(ids batch x n_best x max_length, scores batch x n_best)`, best first (and with
@@ -64,7 +68,11 @@ def beam_search(graphs, source_ids: np.ndarray, max_length: int, beam_size: int,
         log_probs = np.where(was_done, np.where(first_only, np.float32(0.0), NEG_INF), log_probs)
         ids = np.where(was_done, PAD_ID, ids).astype(np.int32)
         candidates = (scores[live][:, :, None] + log_probs.reshape(rows, k, offered)).reshape(rows, k * offered)
-        picked = np.argsort(-candidates, axis=1, kind="stable")[:, :k]
+        ranked = candidates
+        if normalised_pruning and alpha:  # each candidate at its length: a finished one's own, a live one's + 1
+            divisor = length_penalty(np.where(finished[live], lengths[live], lengths[live] + 1), alpha)
+            ranked = candidates / np.repeat(divisor, offered, axis=1)
+        picked = np.argsort(-ranked, axis=1, kind="stable")[:, :k]
         new_scores = np.take_along_axis(candidates, picked, axis=1)
         parent = picked // offered
         chosen = np.take_along_axis(ids.reshape(rows, k * offered), picked, axis=1)

@@ -15,6 +15,11 @@ is done, or at the length limit.
 
 Scores are summed log-probabilities. Finished hypotheses are ranked with the GNMT length
 penalty (Wu et al., 2016): `score / ((5 + length) / 6) ** alpha`; `alpha = 0` ranks by the raw sum.
+How the beam is pruned at every step depends on the model (`normalised_pruning`): the Transformer
+prunes by the normalised scores too, as OpenNMT-py does (a finished hypothesis competes for a
+place at its own length, a live one at its length after this step's token); the recurrent model
+prunes by raw sums, as it always has, so that its outputs stay those of the models and figures
+recorded before the Transformer existed.
 With `beam_size = 1` this is exactly greedy search.
 """
 
@@ -37,7 +42,7 @@ def length_penalty(lengths, alpha: float):
 
 def beam_search(model, source_ids, max_length: int, beam_size: int, alpha: float = 0.0,
                 return_attention: bool = False, no_repeat_ngram: int = 0, n_best: int | None = None,
-                shortlist=None, min_rows: int = MIN_ROWS):
+                shortlist=None, min_rows: int = MIN_ROWS, normalised_pruning: bool | None = None):
     """Decode a batch with beam search; with `no_repeat_ngram` n > 0, no hypothesis repeats an n-gram.
     With a `shortlist` of target ids (see `shortlist.py`), only those are scored.
 
@@ -46,7 +51,9 @@ def beam_search(model, source_ids, max_length: int, beam_size: int, alpha: float
     `beam_size`. With `return_attention`, also each hypothesis's attention weights,
     `batch x n_best x max_length x src_len`: they travel with their hypothesis when the beam is
     reordered, like its tokens (zero rows after its `<eos>`). The batch sheds settled sentences
-    down to `min_rows` sentences (`compaction.py`).
+    down to `min_rows` sentences (`compaction.py`). `normalised_pruning` (with `alpha > 0`) prunes
+    the beam by length-normalised scores; `None` takes the model's own rule, its
+    `prunes_by_normalised_scores` attribute (absent: raw sums).
     """
     batch = ops.shape(source_ids)[0]
     k = beam_size
@@ -54,7 +61,10 @@ def beam_search(model, source_ids, max_length: int, beam_size: int, alpha: float
     # The best normalised score a live hypothesis could still reach: its score only falls, and
     # the length penalty's divisor is largest at the length limit.
     best_divisor = ((5.0 + max_length) / 6.0) ** alpha  # GNMT's penalty, in Python: a constant
-    state, source = model.encode(source_ids)
+    if normalised_pruning is None:
+        normalised_pruning = getattr(model, "prunes_by_normalised_scores", False)
+    normalised_pruning = bool(normalised_pruning and alpha)
+    state, source = model.encode(source_ids, max_length=max_length)
     # The shortlist's output weights, gathered once (an extra argument only when there is one).
     words = () if shortlist is None else (model.decoder.shortlist_output(shortlist),)
     # Every sentence's state and source repeated k times, `batch x k x ...`, flattened to
@@ -81,7 +91,10 @@ def beam_search(model, source_ids, max_length: int, beam_size: int, alpha: float
         if no_repeat_ngram:
             blocked = repeated_ngram_mask(ops.reshape(output, (-1, max_length)), step, no_repeat_ngram,
                                           ops.shape(logits)[-1])
-        scores, parent, chosen = best_extensions(logits, scores, finished, k, blocked)
+        # Normalised pruning compares hypotheses of different lengths by their normalised
+        # scores: a finished one at its length, a live one at its length + 1.
+        divisor = length_penalty(ops.where(finished, lengths, lengths + 1), alpha) if normalised_pruning else None
+        scores, parent, chosen = best_extensions(logits, scores, finished, k, blocked, divisor)
         if shortlist is not None:
             chosen = ops.take(shortlist, chosen)  # positions in the shortlist -> target ids
         offsets = ops.expand_dims(ops.arange(rows, dtype="int32") * k, 1)  # rows x 1

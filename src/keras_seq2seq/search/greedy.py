@@ -19,7 +19,7 @@ def greedy_search(model, source_ids, max_length: int, return_attention: bool = F
     `shortlist` of target ids (see `shortlist.py`), only those are scored. The batch sheds
     finished sentences down to `min_rows` rows (`compaction.py`).
     """
-    state, source = model.encode(source_ids)
+    state, source = model.encode(source_ids, max_length=max_length)
     # The shortlist's output weights, gathered once (an extra argument only when there is one).
     words = () if shortlist is None else (model.decoder.shortlist_output(shortlist),)
     keep = 3 if return_attention else 2

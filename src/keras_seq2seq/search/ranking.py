@@ -55,7 +55,7 @@ def top_k_last(x, k: int, block: int = 128):
     return values, ops.take_along_axis(index, ops.cast(position, "int32"), axis=1)
 
 
-def best_extensions(log_probs_source, scores, finished, beam_size: int, blocked=None):
+def best_extensions(log_probs_source, scores, finished, beam_size: int, blocked=None, divisor=None):
     """The `beam_size` best one-token extensions of each sentence's hypotheses.
 
     Args:
@@ -64,6 +64,8 @@ def best_extensions(log_probs_source, scores, finished, beam_size: int, blocked=
         finished: `batch x k` booleans; a finished hypothesis extends only with padding, free.
         beam_size: `k`.
         blocked: optional `batch*k x vocab` booleans of tokens that may not be chosen.
+        divisor: optional `batch x k` length penalties: each hypothesis's extensions are then
+            ranked by their score divided by it (the extensions' scores stay the raw sums).
 
     Returns `(new scores batch x k, parent batch x k, token batch x k)`, best first. Each
     hypothesis offers only its own `k` best tokens: the `k` best extensions overall are always
@@ -85,7 +87,13 @@ def best_extensions(log_probs_source, scores, finished, beam_size: int, blocked=
     batch = ops.shape(scores)[0]
     candidates = ops.reshape(ops.expand_dims(scores, -1) + ops.reshape(top_log_probs, (batch, k, offered)),
                              (batch, k * offered))
-    new_scores, picked = ops.top_k(candidates, k)
+    if divisor is None:
+        new_scores, picked = ops.top_k(candidates, k)
+    else:
+        per_candidate = ops.reshape(ops.broadcast_to(ops.expand_dims(divisor, -1), (batch, k, offered)),
+                                    (batch, k * offered))
+        _, picked = ops.top_k(candidates / per_candidate, k)
+        new_scores = ops.take_along_axis(candidates, picked, axis=1)
     picked = ops.cast(picked, "int32")
     parent = picked // offered
     tokens = ops.take_along_axis(ops.reshape(top_tokens, (batch, k * offered)), picked, axis=1)

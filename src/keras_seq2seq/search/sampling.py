@@ -60,7 +60,7 @@ def sample_search(model, source_ids, uniforms, max_length: int, temperature: flo
     temperature and filtering). With `no_repeat_ngram` n > 0, tokens that would repeat an
     n-gram of the output are never drawn.
     """
-    state, source = model.encode(source_ids)
+    state, source = model.encode(source_ids, max_length=max_length)
 
     def choose(logits, step, constants):
         # <pad> and <bos> are never outputs; a hot sample could otherwise cut a sentence short.

@@ -26,7 +26,8 @@ class ServedModel:
     @property
     def has_attention(self) -> bool:
         """Whether `/v1/translate` can return attention maps for this model."""
-        return self.translator.settings.model.attention != "none"
+        m = self.translator.settings.model  # from the settings: an ONNX export has no Keras model
+        return m.architecture == "transformer" or m.attention != "none"  # cross-attention, or the RNN's
 
     @property
     def context_turns(self) -> int | None:
@@ -45,15 +46,12 @@ class ServedModel:
             "name": self.name,
             "directory": str(self.directory),
             "task": data.get("task"),
-            # Tatoeba/Anki files hold English first: any other source language translates to English.
-            "languages": {"source": source_lang,
-                          "target": "eng" if source_lang and source_lang != "eng" else None},
+            "languages": {"source": source_lang, "target": _target_language(source_lang, data)},
             "source_tokenizer": t.settings.text.source_tokenizer,
             "target_tokenizer": t.settings.text.target_tokenizer,
             "source_vocab_size": len(t.source_vocab),
             "target_vocab_size": len(t.target_vocab),
-            "architecture": {"cell": m.cell, "units": m.units, "layers": m.num_layers,
-                             "attention": m.attention, "bidirectional": m.bidirectional},
+            "architecture": _architecture(m),
             "has_attention": self.has_attention,
             "runtime": f"onnx-{self.translator.precision}" if self.exported else "keras",
             "max_output_len": t.max_output_len,
@@ -66,6 +64,15 @@ class ServedModel:
             # A dialogue model answers POST /v1/reply with the last `context_turns` turns as its input.
             "dialogue": {"context_turns": self.context_turns} if self.context_turns else None,
         }
+
+
+def _architecture(m) -> dict:
+    """The network's kind and sizes, as `GET /v1/models` describes it."""
+    if m.architecture == "transformer":
+        return {"kind": "transformer", "units": m.units, "layers": m.num_layers,
+                "decoder_layers": m.decoder_layers or m.num_layers, "heads": m.heads, "ffn_dim": m.ffn_dim or 4 * m.units}
+    return {"kind": "rnn", "cell": m.cell, "units": m.units, "layers": m.num_layers, "attention": m.attention,
+            "bidirectional": m.bidirectional}
 
 
 def parse_model_specs(specs: list[str]) -> list[tuple[str, Path]]:
@@ -109,3 +116,13 @@ def load_models(specs: list[str], shortlist: int = 0) -> dict[str, ServedModel]:
         translator.use_shortlist(shortlist)
         models[name] = ServedModel(name, directory, translator)
     return models
+
+
+def _target_language(source_lang: str | None, data: dict) -> str | None:
+    """Tatoeba/Anki files hold English first: any other source language translates to English,
+    and English to the pair's other language when the pair is recorded (e.g. "cmn-eng")."""
+    if not source_lang:
+        return None
+    if source_lang != "eng":
+        return "eng"
+    return (data.get("pair") or "").split("-")[0] or None

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from keras_seq2seq.config import TOKENIZER_KINDS
 from keras_seq2seq.errors import ConfigError
+from keras_seq2seq.text.segmenters import JiebaTokenizer
 from keras_seq2seq.text.subwords import SentencePieceTokenizer
 from keras_seq2seq.text.tokenizers import KINDS, SUBWORD_KIND, Tokenizer
 
+FIXED_KINDS = {**KINDS, JiebaTokenizer.kind: JiebaTokenizer}  # described by their settings alone
+
 
 def tokenizer_from_config(config: dict, directory=None) -> Tokenizer:
-    """The tokeniser a settings/config dict describes, e.g. `{"kind": "word", "lowercase": True}`.
+    """The tokeniser a settings/config dict describes, e.g. `{"kind": "word", "lowercase": True}`
+    or `{"kind": "jieba", "convert": "t2s"}` (Chinese words, Traditional converted to Simplified).
 
     A `sentencepiece` tokeniser is trained, not described: its config names a model file
     (`"model_file"`), loaded from the model `directory`.
@@ -22,7 +26,7 @@ def tokenizer_from_config(config: dict, directory=None) -> Tokenizer:
     kind = config.pop("kind", "word")
     if kind not in TOKENIZER_KINDS:
         raise ConfigError(f"unknown tokenizer kind {kind!r}; choose one of {sorted(TOKENIZER_KINDS)}")
-    unknown = set(config) - {"lowercase", "normalize"} - ({"model_file"} if kind == SUBWORD_KIND else set())
+    unknown = set(config) - {"lowercase", "normalize", "convert"} - ({"model_file"} if kind == SUBWORD_KIND else set())
     if unknown:
         raise ConfigError(f"unknown tokenizer option(s) {sorted(unknown)} for kind {kind!r}")
     if kind == SUBWORD_KIND:
@@ -30,4 +34,4 @@ def tokenizer_from_config(config: dict, directory=None) -> Tokenizer:
             raise ConfigError("a sentencepiece tokenizer is trained on the corpus (Translator.create) "
                               "or loaded from a model directory whose config names its model_file")
         return SentencePieceTokenizer.load(directory, **config)
-    return KINDS[kind](**config)
+    return FIXED_KINDS[kind](**config)

@@ -63,8 +63,8 @@ class SentencePieceTokenizer(Tokenizer):
     kind = "sentencepiece"
 
     def __init__(self, model_proto: bytes, model_file: str = JOINT_MODEL_FILE,
-                 lowercase: bool = False, normalize: str | None = "NFC"):
-        super().__init__(lowercase, normalize)
+                 lowercase: bool = False, normalize: str | None = "NFC", convert: str | None = None):
+        super().__init__(lowercase, normalize, convert)
         import sentencepiece
 
         processor = sentencepiece.SentencePieceProcessor()
@@ -84,7 +84,7 @@ class SentencePieceTokenizer(Tokenizer):
     @classmethod
     def train(cls, texts: Sequence[str], vocab_size: int = 8000, model_type: str = "unigram",
               model_file: str = JOINT_MODEL_FILE, lowercase: bool = False,
-              normalize: str | None = "NFC") -> "SentencePieceTokenizer":
+              normalize: str | None = "NFC", convert: str | None = None) -> "SentencePieceTokenizer":
         """Learn up to `vocab_size` pieces (the 4 reserved ones included) from `texts`, in memory.
 
         `vocab_size` is an upper bound: a small corpus gets as many pieces as it supports.
@@ -94,7 +94,7 @@ class SentencePieceTokenizer(Tokenizer):
 
         if model_type not in SUBWORD_MODELS:
             raise ConfigError(f"subword_model must be one of {SUBWORD_MODELS}, got {model_type!r}")
-        shaper = Tokenizer(lowercase, normalize)
+        shaper = Tokenizer(lowercase, normalize, convert)
         sentences = [line for line in (shaper.prepare(text) for text in texts) if line]
         if not sentences:
             raise ConfigError("cannot train SentencePiece: the training text is empty")
@@ -115,7 +115,7 @@ class SentencePieceTokenizer(Tokenizer):
             )
         except RuntimeError as error:
             raise ConfigError(_training_error(error, vocab_size)) from None
-        return cls(model.getvalue(), model_file, lowercase, normalize)
+        return cls(model.getvalue(), model_file, lowercase, normalize, convert)
 
     # ------------------------------------------------------------------- text ⇄ pieces
     @property
@@ -140,7 +140,7 @@ class SentencePieceTokenizer(Tokenizer):
 
     @classmethod
     def load(cls, directory: str | Path, model_file: str, lowercase: bool = False,
-             normalize: str | None = "NFC") -> "SentencePieceTokenizer":
+             normalize: str | None = "NFC", convert: str | None = None) -> "SentencePieceTokenizer":
         """The tokeniser saved in `directory`; `ModelFileError` naming the file if it is unusable."""
         if not isinstance(model_file, str) or not model_file:
             raise ModelFileError(f"{directory}: the SentencePiece model_file setting must be a file name, "
@@ -155,7 +155,7 @@ class SentencePieceTokenizer(Tokenizer):
         except OSError as error:
             raise ModelFileError(f"{path}: cannot read ({error.strerror})") from None
         try:
-            return cls(data, model_file, lowercase, normalize)
+            return cls(data, model_file, lowercase, normalize, convert)
         except ValueError as error:
             raise ModelFileError(f"{path}: {error} (truncated or corrupted?)") from None
 
@@ -184,7 +184,8 @@ def train_subword_tokenizers(text, sources: Sequence[str], targets: Sequence[str
 
 
 def _shaping(config: dict) -> dict:
-    return {"lowercase": bool(config.get("lowercase", False)), "normalize": config.get("normalize", "NFC")}
+    return {"lowercase": bool(config.get("lowercase", False)), "normalize": config.get("normalize", "NFC"),
+            "convert": config.get("convert")}
 
 
 def _training_error(error: RuntimeError, vocab_size: int) -> str:

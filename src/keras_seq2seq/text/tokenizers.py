@@ -8,8 +8,9 @@ Two fixed kinds, chosen per side in the settings and saved in the model's config
   hyphens stay inside a word ("don't", "well-known"), numbers keep their separators ("3.14",
   "1,000"), and Chinese or Japanese text, written without spaces, is split per character.
 
-Both apply Unicode normalisation (NFC by default) and optional lowercasing first, so the same
-sentence typed two ways maps to the same ids.
+Both apply Unicode normalisation (NFC by default), an optional Chinese script conversion
+(`convert="t2s"`: Traditional to Simplified, see `scripts.py`) and optional lowercasing first,
+so the same sentence typed two ways maps to the same ids.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import re
 import unicodedata
 
 from keras_seq2seq.errors import ConfigError
+from keras_seq2seq.text.scripts import check_conversion, converter
 
 
 # Scripts written without spaces between words: one token per character in word mode.
@@ -63,16 +65,21 @@ class Tokenizer:
 
     kind = ""
 
-    def __init__(self, lowercase: bool = False, normalize: str | None = "NFC"):
+    def __init__(self, lowercase: bool = False, normalize: str | None = "NFC", convert: str | None = None):
         if normalize not in _NORMALIZATIONS:
             raise ConfigError(f"normalize must be one of {_NORMALIZATIONS}, got {normalize!r}")
+        check_conversion(convert)
         self.lowercase = bool(lowercase)
         self.normalize = normalize
+        self.convert = convert
+        self._convert = converter(convert) if convert else None  # fails now if opencc is missing
 
     def prepare(self, text: str) -> str:
-        """Normalise, lowercase if asked, collapse whitespace runs to one space."""
+        """Normalise, convert the Chinese script if asked, lowercase if asked, collapse whitespace."""
         if self.normalize:
             text = unicodedata.normalize(self.normalize, text)
+        if self._convert:
+            text = self._convert(text)
         if self.lowercase:
             text = text.lower()
         return " ".join(text.split())
@@ -84,10 +91,12 @@ class Tokenizer:
         raise NotImplementedError
 
     def get_config(self) -> dict:
-        return {"kind": self.kind, "lowercase": self.lowercase, "normalize": self.normalize}
+        config = {"kind": self.kind, "lowercase": self.lowercase, "normalize": self.normalize}
+        return {**config, "convert": self.convert} if self.convert else config  # older models: no key
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(lowercase={self.lowercase}, normalize={self.normalize!r})"
+        converted = f", convert={self.convert!r}" if self.convert else ""
+        return f"{type(self).__name__}(lowercase={self.lowercase}, normalize={self.normalize!r}{converted})"
 
 
 class CharTokenizer(Tokenizer):

@@ -7,24 +7,19 @@ data always start from the same weights.
 
 from __future__ import annotations
 
-import dataclasses
-
 import keras
 
+from keras_seq2seq import architectures
 from keras_seq2seq.bundle import ModelBundle
 from keras_seq2seq.config import Settings
 from keras_seq2seq.data.training_data import TrainingData
-from keras_seq2seq.models import Seq2Seq
 
 
 def build_model(settings: Settings, source_vocab_size: int, target_vocab_size: int) -> keras.Model:
-    """The network `settings.model` describes, built, its weights drawn with the run's seed."""
+    """The network `settings.model` describes (a `Seq2Seq` or a `Transformer`, as
+    `architectures.py` decides), built, its weights drawn with the run's seed."""
     keras.utils.set_random_seed(settings.train.seed)
-    fields = dataclasses.asdict(settings.model)
-    precision = fields.pop("precision")  # a Keras dtype policy, saved with the model
-    model = Seq2Seq(source_vocab_size, target_vocab_size, dtype=precision, **fields)
-    model.build()
-    return model
+    return architectures.build_model(settings.model, source_vocab_size, target_vocab_size)
 
 
 def build_bundle(data: TrainingData, settings: Settings) -> ModelBundle:

@@ -39,6 +39,7 @@ from keras_seq2seq.training.checkpoint import Checkpoint, Checkpointer, check_wr
 from keras_seq2seq.training.distribution import choose_devices, data_parallel
 from keras_seq2seq.training.environment import hardware
 from keras_seq2seq.training.progress import ProgressLines
+from keras_seq2seq.training.schedules import InverseSqrtSchedule
 
 
 def train(data, dev: Iterable | None, settings: Settings, out_dir: str | Path | None = None,
@@ -157,7 +158,9 @@ def _fit(bundle: ModelBundle, data: TrainingData, dev: PairList | None, out_dir:
 
         progress.write = write
     callbacks: list[keras.callbacks.Callback] = [EpochPlan(batches), nan_guard, meter]
-    if t.warmup_steps:
+    if t.lr_schedule == "inverse-sqrt":
+        callbacks.append(InverseSqrtSchedule(t.learning_rate, t.warmup_steps))
+    elif t.warmup_steps:
         callbacks.append(Warmup(t.learning_rate, t.warmup_steps))
     if t.max_minutes:
         callbacks.append(TimeBudget(t.max_minutes, spent))
@@ -205,7 +208,8 @@ def _fit(bundle: ModelBundle, data: TrainingData, dev: PairList | None, out_dir:
         "compiled_shapes": compiled_shapes(bundle, generation, batches, dev_batches),
         "devices": t.devices,
         "hardware": hardware(),
-        **({"signatures": metrics.signatures()} if dev and selection.decodes else {}),
+        **({"signatures": metrics.signatures(metrics.detect_language([pair.target for pair in dev]))}
+           if dev and selection.decodes else {}),
         "batches": batches.describe() if hasattr(batches, "describe") else {},
         "history": progress.history,
         "resumed_from": resumed_from,
