@@ -29,10 +29,12 @@ from keras_seq2seq.data.corpus import Pair
 from keras_seq2seq.data.training_data import as_pair, training_data
 from keras_seq2seq.errors import Seq2SeqError
 from keras_seq2seq.generation import Generation
+from keras_seq2seq.scoring import Scoring, perplexity
 from keras_seq2seq.search.options import InvalidOption, Sampling, SearchOptions
 
 if TYPE_CHECKING:
     from keras_seq2seq.alignment import Alignment
+    from keras_seq2seq.reranking import MmiReranker
 
 PairLike = Pair | tuple[str, str]
 
@@ -43,6 +45,7 @@ class Translator:
     def __init__(self, bundle: ModelBundle):
         self.bundle = bundle
         self._generation = Generation(bundle)
+        self._scoring = Scoring(bundle)
         self._shortlist_size = 0  # greedy/beam searches use the shortlist at this size (0: off)
 
     # ------------------------------------------------------------------- what it holds
@@ -148,6 +151,7 @@ class Translator:
                                 resume_from=resume_from, callbacks=callbacks, max_steps=max_steps)
         finally:
             self._generation.reset()  # a new model, or a new output length limit
+            self._scoring.reset()
 
     # -------------------------------------------------------------------- text ⇄ ids
     def encode_source(self, text: str):
@@ -260,6 +264,44 @@ class Translator:
         scores = metrics.score(hypotheses, references, self.target_tokenizer.tokenize, target_lang)
         return {**scores, "sentences": len(pairs), "seconds": seconds,
                 "sentences_per_second": len(pairs) / max(seconds, 1e-9), "hypotheses": hypotheses}
+
+    # ------------------------------------------------------------------------ dialogue
+    def log_probs(self, pairs: Iterable[PairLike], batch_size: int | None = None):
+        """`(log_probs, tokens)` arrays: each pair's log p(target | source), summed over its
+        target tokens and `<eos>` (teacher forced), and that token count (see `scoring.py`)."""
+        return self._scoring.log_probs([(q.source, q.target) for q in map(as_pair, pairs)], batch_size)
+
+    def reply(self, contexts: Sequence[str], batch_size: int | None = None, *, options: SearchOptions,
+              reranker: "MmiReranker | None" = None) -> list[str]:
+        """One reply per context: `translate`'s output, or with a `reranker`, the best of the
+        beam's `beam_size` candidates once reranked (maximum mutual information, `reranking.py`)."""
+        options = self.search_options(options)
+        if reranker is None:
+            return self.translate(contexts, batch_size, options=options.replace(n_best=1))
+        if options.beam_size < 2:
+            raise InvalidOption("beam_size", f"must be at least 2 to rerank candidates, got {options.beam_size}")
+        candidates = self.translate_n_best(contexts, batch_size=batch_size,
+                                           options=options.replace(n_best=options.beam_size))
+        return [replies[0][0] for replies in reranker.rerank(contexts, candidates)]
+
+    def evaluate_dialogue(self, pairs: Iterable[PairLike], batch_size: int | None = None, *,
+                          options: SearchOptions, reranker: "MmiReranker | None" = None,
+                          target_lang: str | None = None) -> dict:
+        """What dialogue papers report on (context, reply) pairs: perplexity of the reference
+        replies, then on the generated ones BLEU (with its signature), Distinct-1/2, mean length
+        and the ten most frequent replies' share; the replies themselves under `"hypotheses"`.
+        `target_lang` is read as `evaluate` reads it (Chinese replies counted in characters)."""
+        pairs = [as_pair(p) for p in pairs]
+        if not pairs:
+            raise Seq2SeqError("nothing to evaluate: no (context, reply) pairs")
+        log_probs, tokens = self.log_probs(pairs, batch_size)
+        started = time.perf_counter()
+        hypotheses = self.reply([p.source for p in pairs], batch_size, options=options, reranker=reranker)
+        seconds = time.perf_counter() - started
+        scores = metrics.dialogue_scores(hypotheses, [p.target for p in pairs], target_lang)
+        return {"perplexity": perplexity(log_probs, tokens), **scores,
+                "sentences": len(pairs), "seconds": seconds, "sentences_per_second": len(pairs) / max(seconds, 1e-9),
+                "hypotheses": hypotheses}
 
     def compiled_shapes(self, texts: Sequence[str], batch_size: int | None = None) -> tuple[int, int]:
         """`(programs traced, bound)` for the decoding of `texts` so far; warns over the bound."""

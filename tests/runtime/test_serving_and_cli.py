@@ -45,3 +45,17 @@ def test_the_server_serves_an_export_without_sampling(model_and_export):
         assert refused.status_code == 422 and "ONNX export" in refused.json()["error"]
         described = client.get("/v1/models").json()["models"][0]
         assert described["runtime"] == "onnx-float32" and described["has_attention"]
+
+
+def test_an_export_replies_with_greedy_or_beam_search_only(model_and_export):
+    translator, _, export = model_and_export
+    models = load_models([f"onnx={export}"])
+    with TestClient(create_app(models, max_batch=4, max_delay=0.01)) as client:
+        answer = client.post("/v1/reply", json={"turns": SENTENCES[:2], "beam_size": 2})
+        assert answer.status_code == 200, answer.text
+        context = answer.json()["context"]
+        assert answer.json()["reply"] == translator.translate([context], beam_size=2)[0]
+        for refused in ({"sample": True}, {"no_repeat_ngram": 3}):
+            response = client.post("/v1/reply", json={"turns": SENTENCES[:1], **refused})
+            assert response.status_code == 422 and "ONNX export" in response.json()["error"], response.text
+            assert response.json()["error"].startswith(next(iter(refused)))

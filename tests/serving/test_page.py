@@ -27,13 +27,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(model_dir):
-    """`seq2seq serve` as a user starts it; yields (base URL, process)."""
-    yield from _serve(model_dir)
-
-
-def _serve(model_dir, **environment):
+def start_server(model_dir, **environment):
+    """`seq2seq serve` as a user starts it (with `environment` added to its own), once it
+    answers; returns (base URL, process)."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "keras_seq2seq.cli", "serve", "--model", str(model_dir),
@@ -47,17 +43,33 @@ def _serve(model_dir, **environment):
             pytest.fail(f"the server exited with {process.returncode}:\n{process.stdout.read()}")
         try:
             if httpx.get(f"{url}/v1/health", timeout=2).status_code == 200:
-                break
+                return url, process
         except httpx.TransportError:
             pass
         if time.monotonic() > deadline:
             process.kill()
             pytest.fail("the server did not answer /v1/health within 180 s")
         time.sleep(0.3)
-    yield url, process
+
+
+def stop_server(process) -> None:
     if process.poll() is None:
         process.kill()
         process.wait()
+
+
+@pytest.fixture(scope="module")
+def server(model_dir):
+    url, process = start_server(model_dir)
+    yield url, process
+    stop_server(process)
+
+
+@pytest.fixture(scope="module")
+def chat_server(dialogue_dir):
+    url, process = start_server(dialogue_dir)
+    yield url
+    stop_server(process)
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="no Chromium at /usr/bin/chromium (apt-get install chromium)")
@@ -96,7 +108,9 @@ API_KEY = "page-test-key"
 @pytest.fixture(scope="module")
 def keyed_server(model_dir):
     """The server with SEQ2SEQ_API_KEY in its environment."""
-    yield from _serve(model_dir, SEQ2SEQ_API_KEY=API_KEY)
+    url, process = start_server(model_dir, SEQ2SEQ_API_KEY=API_KEY)
+    yield url, process
+    stop_server(process)
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="no Chromium at /usr/bin/chromium (apt-get install chromium)")
@@ -158,3 +172,38 @@ def test_sigterm_answers_the_requests_in_flight_then_exits(server):
     assert all(status == 200 for status, _ in finished.values()), finished
     # The answers came after the signal: the server stopped only once they were sent.
     assert all(at > stopped for _, at in finished.values())
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="no Chromium at /usr/bin/chromium (apt-get install chromium)")
+def test_the_page_holds_a_conversation_with_a_dialogue_model(chat_server):
+    from playwright.sync_api import sync_playwright
+
+    messages = ["March 3, 2021", "4 July 1976", "12 May 2003"]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(chat_server)
+            page.wait_for_selector("#chat:not([hidden])")  # a dialogue model: the page talks
+            assert not page.is_visible("#source") and not page.is_visible("#translate")
+            page.fill("#beam", "2")
+            for count, message in enumerate(messages, 1):
+                page.fill("#message", message)
+                page.press("#message", "Enter")
+                page.wait_for_function(f"document.querySelectorAll('#turns li.model').length == {count}",
+                                       timeout=120_000)
+            shown = page.locator("#turns li").all_inner_texts()
+            speakers = page.eval_on_selector_all("#turns li", "items => items.map(item => item.className)")
+            page.click("#new-chat")
+            left = page.locator("#turns li").count()
+        finally:
+            browser.close()
+    assert speakers == ["user", "model"] * 3
+    assert shown[0::2] == messages
+    # Each reply is what the API gives for the conversation up to it: the page sent every turn.
+    for count in (1, 2, 3):
+        turns = shown[: 2 * count - 1]
+        expected = httpx.post(f"{chat_server}/v1/reply", timeout=120, json={
+            "turns": turns, "beam_size": 2, "length_penalty": 1.0, "no_repeat_ngram": 3}).json()
+        assert shown[2 * count - 1] == expected["reply"]
+    assert left == 0

@@ -2,19 +2,22 @@
 
     seq2seq chat --model runs/chat --sample --temperature 0.8 --top-p 0.9
     printf 'hi\nhow are you?\n' | seq2seq chat --model runs/chat      # piped: one reply line each
+    seq2seq chat --model runs/dd --beam-size 10 --length-penalty 1.0 --mmi-model runs/dd-reverse
 
 The model's input is the conversation so far, cut to the last `--context-turns` turns and joined
-exactly as `seq2seq prepare-dialogue` joined them for training (so use the same number). The
-model's own replies count as turns. `/reset` forgets the conversation, `/quit` or end of input
-stops. Replies come from greedy search, beam search (`--beam-size`) or sampling (`--sample`);
-`--no-repeat-ngram N` stops a reply from repeating any of its own N-grams.
+exactly as `seq2seq prepare-dialogue` joined them for training (by default, the number the
+model was trained with). The model's own replies count as turns. `/reset` forgets the
+conversation, `/quit` or end of input stops. Replies come from greedy search, beam search
+(`--beam-size`) or sampling (`--sample`); `--no-repeat-ngram N` stops a reply from repeating any
+of its own N-grams, and `--mmi-model` reranks the beam's candidates against generic replies.
 """
 
 from __future__ import annotations
 
 import sys
 
-from keras_seq2seq.commands.options import add_sampling_options, positive_int, search_options
+from keras_seq2seq.commands.options import (add_mmi_options, add_sampling_options, mmi_reranker, positive_int,
+                                            search_options)
 from keras_seq2seq.data.dialogue import CONTEXT_TURNS
 from keras_seq2seq.errors import Seq2SeqError
 
@@ -24,8 +27,9 @@ HELP = "/reset forgets the conversation, /quit (or Ctrl-D) ends, /help shows thi
 def register(commands, command) -> None:
     parser = command(commands, "chat", run, "talk with a dialogue model, one reply per input line")
     parser.add_argument("--model", required=True, metavar="DIR", help="model directory")
-    parser.add_argument("--context-turns", type=positive_int, default=CONTEXT_TURNS,
-                        help="previous turns fed to the model (as in prepare-dialogue)")
+    parser.add_argument("--context-turns", type=positive_int,
+                        help=f"previous turns fed to the model, as in prepare-dialogue (default: the "
+                             f"number the model was trained with, else {CONTEXT_TURNS})")
     parser.add_argument("--no-repeat-ngram", type=int, default=3, metavar="N",
                         help="a reply never repeats one of its own N-grams (0: off)")
     parser.add_argument("--beam-size", type=positive_int, default=1,
@@ -34,6 +38,7 @@ def register(commands, command) -> None:
                         help="GNMT length penalty for beam search")
     add_sampling_options(parser, "sampling (livelier replies than greedy or beam search)", temperature=0.8,
                          top_p=0.9, seed_help="the same seed and inputs give the same replies")
+    add_mmi_options(parser)
 
 
 def run(args) -> int:
@@ -41,7 +46,10 @@ def run(args) -> int:
     from keras_seq2seq.translator import Translator
 
     options = search_options(args, "reply")
+    reranker = mmi_reranker(args, batch_size=args.beam_size)
     translator = Translator.load(args.model)
+    if args.context_turns is None:
+        args.context_turns = translator.info.get("data", {}).get("dialogue", {}).get("context_turns", CONTEXT_TURNS)
     interactive = sys.stdin.isatty()
     if interactive:
         print(f"chatting with {args.model} (context: last {args.context_turns} turns); {HELP}",
@@ -76,7 +84,7 @@ def run(args) -> int:
         history.append(text)
         source = context_source(history, args.context_turns)
         # A different seed per turn, so sampled replies vary, yet a rerun repeats them.
-        reply = translator.translate([source], options=options.replace(seed=options.seed + turn))[0]
+        reply = translator.reply([source], options=options.replace(seed=options.seed + turn), reranker=reranker)[0]
         turn += 1
         print(reply, flush=True)
         history.append(reply)

@@ -244,6 +244,29 @@ def search_options(args, one: str = "output per input"):
         raise Seq2SeqError(f"{flag(error.field)} {problem}") from None
 
 
+def add_mmi_options(parser) -> None:
+    """`--mmi-model DIR --mmi-weight W`: rerank the beam's candidates with a reverse model."""
+    group = parser.add_argument_group("dialogue: fewer generic replies (maximum mutual information, Li et al. 2016)")
+    group.add_argument("--mmi-model", metavar="DIR",
+                       help="a reverse model (trained on reply -> previous turn) that reranks the beam's "
+                            "--beam-size candidates by log p(reply | context) + W * log p(previous turn | reply)")
+    group.add_argument("--mmi-weight", type=number(positive=False), default=0.5, metavar="W",
+                       help="how much the reverse model's score counts")
+
+
+def mmi_reranker(args, batch_size: int = 64):
+    """The `reranking.MmiReranker` the flags ask for, or None; checked before anything loads."""
+    if not getattr(args, "mmi_model", None):
+        return None
+    if getattr(args, "sample", False) or args.beam_size < 2:
+        raise Seq2SeqError("--mmi-model reranks the candidates of beam search: give --beam-size 2 or more "
+                           "(e.g. 10), without --sample")
+    from keras_seq2seq.artifacts import load_bundle
+    from keras_seq2seq.reranking import MmiReranker
+
+    return MmiReranker(load_bundle(args.mmi_model), args.mmi_weight, batch_size)
+
+
 def flag(field: str) -> str:
     """The command-line flag of a search option (`top_p` -> `--top-p`, `sampling` -> `--sample`)."""
     return "--sample" if field == "sampling" else "--" + field.replace("_", "-")

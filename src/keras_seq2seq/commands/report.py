@@ -1,4 +1,5 @@
-"""What `evaluate` and `demo` print: a few sample outputs beside their references, then the scores.
+"""What `evaluate` and `demo` print: a few sample outputs beside their references, then the scores
+(translation's, or dialogue's).
 
 The sample table is aligned by display width, not by `len`: a Chinese or Japanese character (East
 Asian "wide" or "fullwidth") fills two terminal columns, a combining accent none, so padding by
@@ -49,6 +50,18 @@ def print_scores(result: dict) -> None:
     signatures = result.get("signatures") or {}
     print(f"BLEU             {result['bleu']:.1f}" + (f"  {signatures['bleu']}" if "bleu" in signatures else ""))
     print(f"chrF             {result['chrf']:.1f}" + (f"  {signatures['chrf']}" if "chrf" in signatures else ""))
+    print(f"decoding         {result['sentences_per_second']:,.0f} sentences/s")
+
+
+def print_dialogue_scores(result: dict) -> None:
+    """Dialogue scores: perplexity of the references, then the generated replies' BLEU and variety."""
+    print(f"sentences        {result['sentences']:,}")
+    print(f"perplexity       {result['perplexity']:.2f} (reference replies, per token, <eos> included)")
+    print(f"BLEU             {result['bleu']:.2f} ({result['signatures']['bleu']})")
+    print(f"Distinct-1       {result['distinct1']:.4f} (distinct words / words generated)")
+    print(f"Distinct-2       {result['distinct2']:.4f} (distinct word pairs / word pairs generated)")
+    print(f"mean length      {result['mean_length']:.1f} tokens")
+    print(f"top-10 share     {result['top10_share']:.3f} (replies that are one of the 10 most frequent)")
     print(f"decoding         {result['sentences_per_second']:,.0f} sentences/s")
 
 

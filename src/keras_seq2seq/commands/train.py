@@ -28,6 +28,7 @@ from keras_seq2seq.commands.options import (add_data_options, interval, number, 
                                             read_pairs, task_data, whole_number)
 from keras_seq2seq.config import (ATTENTION_KINDS, CELLS, LR_SCHEDULES, PRECISIONS, PRESETS, SELECT_ON,
                                   SUBWORD_MODELS, TOKENIZER_KINDS, preset)
+from keras_seq2seq.data.dialogue import context_turns_of
 from keras_seq2seq.errors import ConfigError, Seq2SeqError
 from keras_seq2seq.run_config import NO_CONVERSION, NO_NORMALIZATION, SETTING_OPTIONS, TOKENIZER_OPTIONS
 from keras_seq2seq.text.scripts import CONVERSIONS
@@ -289,6 +290,10 @@ def train_and_report(args, settings, preset_name: str, log) -> int:
         data = {"file": str(args.data), **reading, "files": files,
                 **({"shuffle_buffer": train.shuffle_buffer} if args.stream else {}),
                 **({"licence": note} if (note := licence_note(Path(args.data).parent)) else {})}
+        if not args.stream:  # pairs from prepare-dialogue: chat and evaluate read the context length
+            turns = context_turns_of([pair.source for pair in train])
+            if turns:
+                data["dialogue"] = {"context_turns": turns}
         # An anki file's direction is its source language; a TSV's or CSV's, its columns (0 included).
         chosen_by = ("source_lang",) if reading.get("format") == "anki" else ("source_column", "target_column")
         run_record.update({key: reading.get(key) for key in ("format", *chosen_by)})

@@ -13,7 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-from keras_seq2seq.commands.options import add_sampling_options, add_search_options, positive_int, search_options
+from keras_seq2seq.commands.options import (add_mmi_options, add_sampling_options, add_search_options, mmi_reranker,
+                                            positive_int, search_options)
 from keras_seq2seq.errors import Seq2SeqError
 
 
@@ -33,6 +34,7 @@ def register(commands, command) -> None:
                          temperature=1.0, top_p=1.0, seed_help="the same seed repeats the same samples")
     translate.add_argument("--no-repeat-ngram", type=int, default=0, metavar="N",
                            help="never repeat an N-gram within an output (any search; 0: off)")
+    add_mmi_options(translate)
     translate.add_argument("--plot-attention", metavar="DIR",
                            help="attention models: write one PNG heat map per input line to DIR "
                                 "(DIR/0001.png, …): source tokens across, output tokens down")
@@ -67,6 +69,9 @@ def _load(directory: str):
 def run(args) -> int:
     started = time.perf_counter()
     options = search_options(args)  # checked before the model loads
+    reranker = mmi_reranker(args, args.batch_size)
+    if reranker is not None and args.plot_attention:
+        raise Seq2SeqError("--plot-attention draws the beam's own best output; leave out --mmi-model")
     if args.plot_attention:
         from keras_seq2seq.extras import require
 
@@ -86,6 +91,10 @@ def run(args) -> int:
     translator.use_shortlist(args.shortlist)
     if args.plot_attention:
         outputs = _translate_and_plot(translator, lines, args, options)
+    elif reranker is not None:  # every candidate of the beam, reranked; the best --n-best kept
+        outputs = translator.translate_n_best(lines, batch_size=args.batch_size,
+                                              options=options.replace(n_best=options.beam_size))
+        outputs = [hypotheses[: args.n_best] for hypotheses in reranker.rerank(lines, outputs)]
     else:
         outputs = translator.translate_n_best(lines, batch_size=args.batch_size, options=options)
     if args.n_best == 1:

@@ -17,6 +17,14 @@ sees at chat time what it saw in training.
 The separator is the pilcrow "¶" with a space either side: the word tokeniser keeps it as one token
 of its own (it is neither a word character nor common in chat text), the character tokeniser
 sees a single character, and lowercasing and NFC/NFKC normalisation leave it unchanged.
+
+DailyDialog (Li et al., 2017) comes in another form, one conversation per line with every turn
+ended by ` __eou__ ` (end of utterance):
+
+    Can you do push-ups ? __eou__ Of course I can . __eou__ Really ? __eou__
+
+`read_conversations` reads both forms; `format="auto"` tells them apart by the end-of-utterance
+marks in the first line that has text.
 """
 
 from __future__ import annotations
@@ -31,6 +39,9 @@ from keras_seq2seq.errors import CorpusError
 SEPARATOR = " ¶ "  # between turns of a context; one token for the word and char tokenisers
 CONTEXT_TURNS = 2  # previous utterances in a source, by default
 _SEPARATOR_MARK = SEPARATOR.strip()
+END_OF_UTTERANCE = "__eou__"  # DailyDialog's turn end
+FORMATS = ("auto", "lines", "dailydialog")  # conversation file formats; auto: told apart by __eou__
+MIN_JOINED_SHARE = 0.1  # a corpus with at least this share of multi-turn sources is dialogue
 
 
 def clean_turn(text: str) -> str:
@@ -45,9 +56,19 @@ def context_source(turns: Sequence[str], context_turns: int = CONTEXT_TURNS) -> 
     return SEPARATOR.join(clean_turn(turn) for turn in turns[-context_turns:])
 
 
-def read_conversations(path: str | os.PathLike) -> list[list[str]]:
-    """The file's conversations: runs of non-blank lines separated by blank lines."""
+def read_conversations(path: str | os.PathLike, format: str = "auto") -> list[list[str]]:
+    """The file's conversations, each a list of turns.
+
+    `format` is `"lines"` (one utterance per line, blank lines between conversations),
+    `"dailydialog"` (one conversation per line, turns ended by `__eou__`) or `"auto"`.
+    """
+    if format not in FORMATS:
+        raise CorpusError(f"unknown conversation format {format!r}; use one of {', '.join(FORMATS)}", path=path)
     text = read_text_file(Path(path), CorpusError, "conversation file")
+    if format == "auto":
+        format = detect_format(text)
+    if format == "dailydialog":
+        return _dailydialog_conversations(text, path)
     conversations: list[list[str]] = [[]]
     for line in text.split("\n"):
         turn = clean_turn(line)
@@ -58,6 +79,26 @@ def read_conversations(path: str | os.PathLike) -> list[list[str]]:
     return [conversation for conversation in conversations if conversation]
 
 
+def detect_format(text: str) -> str:
+    """`"dailydialog"` when the first line with text holds an end-of-utterance mark, else `"lines"`."""
+    first = next((line for line in text.split("\n") if line.strip()), "")
+    return "dailydialog" if END_OF_UTTERANCE in first else "lines"
+
+
+def _dailydialog_conversations(text: str, path) -> list[list[str]]:
+    """One conversation per line; every turn, the last included, ends with `__eou__`."""
+    conversations = []
+    for number, line in enumerate(text.split("\n"), 1):
+        if not line.strip():
+            continue
+        if not line.rstrip().endswith(END_OF_UTTERANCE):
+            raise CorpusError(f"a DailyDialog line must end with {END_OF_UTTERANCE} (its last turn's end); "
+                              f"this one ends {line.rstrip()[-30:]!r}", path=path, line=number)
+        turns = [clean_turn(turn) for turn in line.split(END_OF_UTTERANCE)]
+        conversations.append([turn for turn in turns if turn])
+    return [conversation for conversation in conversations if conversation]
+
+
 def dialogue_pairs(conversations: Iterable[Sequence[str]],
                    context_turns: int = CONTEXT_TURNS) -> list[tuple[str, str]]:
     """(context, response) for every turn that has at least one turn before it."""
@@ -65,13 +106,23 @@ def dialogue_pairs(conversations: Iterable[Sequence[str]],
             for conversation in conversations for i in range(1, len(conversation))]
 
 
+def context_turns_of(sources: Sequence[str]) -> int | None:
+    """The context length a corpus of dialogue pairs was prepared with (the most turns in a
+    source), or None when too few of its sources join turns for it to be one: a model trained on
+    it then knows, at chat and evaluation time, that it is a dialogue model and how many turns
+    to give it. (Contexts of one turn hold no separator: such corpora read as None.)"""
+    turns = [source.count(SEPARATOR) + 1 for source in sources]
+    joined = sum(count > 1 for count in turns)
+    return max(turns) if turns and joined >= MIN_JOINED_SHARE * len(turns) else None
+
+
 def write_dialogue_pairs(paths: Sequence[str | os.PathLike], out: str | os.PathLike,
-                         context_turns: int = CONTEXT_TURNS) -> dict:
+                         context_turns: int = CONTEXT_TURNS, format: str = "auto") -> dict:
     """Write `context<TAB>response` lines for the conversations in `paths` to `out` (atomically).
 
     Returns counts: `{"conversations": ..., "turns": ..., "pairs": ...}`.
     """
-    conversations = [c for path in paths for c in read_conversations(path)]
+    conversations = [c for path in paths for c in read_conversations(path, format)]
     pairs = dialogue_pairs(conversations, context_turns)
     if not pairs:
         raise CorpusError("no (context, response) pairs: every conversation needs at least two turns",

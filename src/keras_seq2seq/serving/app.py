@@ -3,6 +3,8 @@
     POST /v1/translate   {"text": "..." | ["...", ...], "model"?, "beam_size"?, "n_best"?, "sample"?, ...}
                          -> {"model", "translations": [best text per sentence], "scores": [...],
                              "n_best": [[{"text", "score"}, ...] per sentence] (when n_best > 1)}
+    POST /v1/reply       {"turns": ["...", ...], "model"?, "beam_size"?, "sample"?, ...}: a dialogue
+                         model's next turn -> {"model", "reply", "score", "context"}
     GET  /v1/models      the loaded models, described (see registry.ServedModel.describe)
     GET  /v1/health      "ok", and the batcher's counts of requests, sentences and decode calls
     GET  /               the page (static/index.html); OpenAPI docs at /docs with `docs=True`
@@ -33,8 +35,10 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from keras_seq2seq.data.dialogue import CONTEXT_TURNS, context_source
 from keras_seq2seq.serving.batcher import BatcherBusy, BatcherClosed, CallerGone, DeadlineExceeded, DynamicBatcher
-from keras_seq2seq.serving.limits import Limits, RequestError, TranslateRequest, check_translate, sentences_of
+from keras_seq2seq.serving.limits import (Limits, ReplyRequest, RequestError, TranslateRequest, check_reply,
+                                          check_translate, sentences_of)
 from keras_seq2seq.serving.registry import ServedModel
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -96,6 +100,27 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None, max
         app.add_middleware(ApiKey, key=api_key)
     _add_error_handlers(app, limits)
 
+    async def decode(key: tuple, texts: list[str], work: int, http: Request) -> list:
+        """The batcher's results for `texts`, its refusals as JSON errors: 503 with `Retry-After`
+        when the queue is full or the request waited past the decode deadline, 499 when the
+        client went away before its turn (nothing was decoded for it)."""
+        try:
+            return await batcher.submit(key, texts, work=work, timeout=limits.decode_timeout,
+                                        gone=_client_gone(http))
+        except BatcherClosed:
+            raise RequestError(503, "the server is shutting down; retry on another instance") from None
+        except BatcherBusy as busy:
+            raise RequestError(503, "the server is busy: its decoding queue is full; retry after "
+                                    f"{math.ceil(busy.retry_after)} s",
+                               headers={"retry-after": str(math.ceil(busy.retry_after))}) from None
+        except DeadlineExceeded:
+            retry = math.ceil(batcher.drain_seconds())
+            raise RequestError(503, f"the server is busy: the request waited {limits.decode_timeout:g} s "
+                                    f"without being decoded; retry after {retry} s",
+                               headers={"retry-after": str(retry)}) from None
+        except CallerGone:
+            raise RequestError(499, "the client closed the connection") from None
+
     @app.post("/v1/translate")
     async def translate(request: TranslateRequest, http: Request) -> dict:
         name = request.model or default_model
@@ -112,22 +137,7 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None, max
         key = (name, options)
         if options.sampling is not None:
             key = (name, options, object())  # sampled requests decode alone: their seed repeats them
-        try:
-            results = await batcher.submit(key, texts, work=len(texts) * options.beam_size,
-                                           timeout=limits.decode_timeout, gone=_client_gone(http))
-        except BatcherClosed:
-            raise RequestError(503, "the server is shutting down; retry on another instance") from None
-        except BatcherBusy as busy:
-            raise RequestError(503, "the server is busy: its decoding queue is full; retry after "
-                                    f"{math.ceil(busy.retry_after)} s",
-                               headers={"retry-after": str(math.ceil(busy.retry_after))}) from None
-        except DeadlineExceeded:
-            retry = math.ceil(batcher.drain_seconds())
-            raise RequestError(503, f"the server is busy: the request waited {limits.decode_timeout:g} s "
-                                    f"without being decoded; retry after {retry} s",
-                               headers={"retry-after": str(retry)}) from None
-        except CallerGone:  # nobody is there to read an answer; nothing was decoded for it
-            raise RequestError(499, "the client closed the connection") from None
+        results = await decode(key, texts, len(texts) * options.beam_size, http)
         if options.attention:
             return _alignment_response(name, results)
         response = {"model": name,
@@ -137,6 +147,26 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None, max
             response["n_best"] = [[{"text": text, "score": score} for text, score in hypotheses[: request.n_best]]
                                   for hypotheses in results]
         return response
+
+    @app.post("/v1/reply")
+    async def reply(request: ReplyRequest, http: Request) -> dict:
+        name = request.model or default_model
+        if name not in models:
+            raise RequestError(404, f"model: no model named {name!r}; this server has "
+                                    f"{', '.join(repr(n) for n in models)}")
+        options = check_reply(request, limits)
+        if models[name].exported:  # greedy and beam only; the default n-gram blocking is left out
+            blocking = "no_repeat_ngram" in request.model_fields_set and options.no_repeat_ngram
+            if options.sampling is not None or blocking:
+                field = "sample" if options.sampling is not None else "no_repeat_ngram"
+                raise RequestError(422, f"{field}: model {name!r} is an ONNX export, which decodes with greedy "
+                                        "and beam search only")
+            options = options.replace(no_repeat_ngram=0)
+        # The context exactly as prepare-dialogue built the model's training sources.
+        context = context_source(request.turns, models[name].context_turns or CONTEXT_TURNS)
+        key = (name, options) if options.sampling is None else (name, options, object())
+        (best,) = await decode(key, [context], options.beam_size, http)
+        return {"model": name, "reply": best[0][0], "score": best[0][1], "context": context}
 
     @app.get("/v1/models")
     async def list_models() -> dict:

@@ -107,3 +107,52 @@ def check_translate(request: TranslateRequest, limits: Limits) -> SearchOptions:
                              seed=request.seed if request.sample else 0, attention=request.attention)
     except InvalidOption as error:
         raise RequestError(422, f"{error.field}: {error.problem}") from None
+
+
+class ReplyRequest(BaseModel):
+    """The body of `POST /v1/reply`: a conversation so far, for a dialogue model's next turn."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    turns: list[StrictStr] = Field(description="the conversation so far, oldest turn first; the server keeps "
+                                               "the last turns the model was trained with",
+                                   examples=[["Hi! How are you?", "Fine, thanks. And you?", "Tired."]])
+    model: StrictStr | None = Field(None, description="model name from /v1/models; default: the first")
+    beam_size: StrictInt = Field(1, description="hypotheses kept; 1 is greedy search")
+    length_penalty: Number = Field(0.0, description="GNMT length penalty alpha for beam search")
+    no_repeat_ngram: StrictInt = Field(3, description="the reply never repeats one of its own n-grams (0: off; "
+                                                        "an ONNX export: off, and refused if given)")
+    sample: StrictBool = Field(False, description="draw tokens from the model's distribution instead of searching")
+    temperature: Number = Field(1.0, description="sampling: below 1 sharpens, above 1 flattens")
+    top_k: StrictInt = Field(0, description="sampling: draw from the k most likely tokens only (0: all)")
+    top_p: Number = Field(1.0, description="sampling: draw from the smallest set holding this much probability")
+    seed: StrictInt = Field(0, description="sampling: the same seed repeats the same reply")
+
+
+def check_reply(request: ReplyRequest, limits: Limits) -> SearchOptions:
+    """Like `check_translate`, for a conversation: `RequestError(422, …)` for the first value
+    outside what this server accepts, else the `SearchOptions` to reply with."""
+    turns = request.turns
+    if not turns or not all(turn.strip() for turn in turns):
+        raise RequestError(422, "turns: give the conversation so far, a non-empty list of non-empty turns")
+    if len(turns) > limits.max_sentences:
+        raise RequestError(422, f"turns: {len(turns)} turns; send at most {limits.max_sentences} (the model "
+                                f"reads only the last few)")
+    for i, turn in enumerate(turns):
+        if len(turn) > limits.max_chars:
+            raise RequestError(422, f"turns[{i}]: {len(turn)} characters; at most {limits.max_chars} per turn")
+        try:
+            turn.encode("utf-8")
+        except UnicodeEncodeError as bad:  # as in check_translate: no answer could hold it
+            raise RequestError(422, f"turns[{i}]: holds a lone surrogate ({turn[bad.start]!r} at character "
+                                    f"{bad.start}), which is not text") from None
+    if not 1 <= request.beam_size <= limits.max_beam_size:
+        raise RequestError(422, f"beam_size: must be between 1 and {limits.max_beam_size}, got {request.beam_size}")
+    if request.sample and request.beam_size != 1:
+        raise RequestError(422, "sample: draws one reply; leave beam_size at 1")
+    try:
+        sampling = Sampling(request.temperature, request.top_k, request.top_p) if request.sample else None
+        return SearchOptions(beam_size=request.beam_size, length_penalty=request.length_penalty, sampling=sampling,
+                             seed=request.seed if request.sample else 0, no_repeat_ngram=request.no_repeat_ngram)
+    except InvalidOption as error:
+        raise RequestError(422, f"{error.field}: {error.problem}") from None

@@ -29,6 +29,11 @@ class ServedModel:
         m = self.translator.settings.model  # from the settings: an ONNX export has no Keras model
         return m.architecture == "transformer" or m.attention != "none"  # cross-attention, or the RNN's
 
+    @property
+    def context_turns(self) -> int | None:
+        """For a dialogue model (trained on prepare-dialogue pairs), the turns it reads; else None."""
+        return self.translator.info.get("data", {}).get("dialogue", {}).get("context_turns")
+
     def describe(self) -> dict:
         """What a client needs to pick a model: languages, tokenisers, sizes, recorded quality."""
         t = self.translator
@@ -53,7 +58,10 @@ class ServedModel:
             # (null for a model trained without a dev set).
             "dev_bleu": checkpoint.get("val_bleu"),
             "dev_chrf": checkpoint.get("val_chrf"),
+            "dev_loss": checkpoint.get("val_loss"),  # models selected on dev loss (dialogue)
             "trained_epochs": training.get("epochs"),
+            # A dialogue model answers POST /v1/reply with the last `context_turns` turns as its input.
+            "dialogue": {"context_turns": self.context_turns} if self.context_turns else None,
         }
 
 

@@ -62,6 +62,7 @@ function showModel() {
     `attention ${arch.attention}, vocabularies ${model.source_vocab_size}/${model.target_vocab_size}${bleu}`;
   $("attention-option").hidden = !model.has_attention;
   if ($("attention-option").hidden) $("attention").checked = false;
+  showChat(model);  // chat.js: a dialogue model talks instead of translating
 }
 
 function heatmap(map) {
