@@ -219,6 +219,17 @@ class Settings:
         return Settings.from_dict(data)
 
 
+# The network and training of both Chinese presets (tatoeba-zh-en, tatoeba-en-zh): they differ in
+# their tokenisers only.
+_CHINESE_ENGLISH_NETWORK = {
+    "model": {"embedding_dim": 256, "units": 256, "num_layers": 2, "dropout": 0.3,
+              "attention": "luong-general", "bidirectional": True, "scaled_attention": True,
+              "param_init": 0.1},
+    "train": {"epochs": 40, "batch_size": 128, "learning_rate": 3e-3, "patience": 5,
+              "plateau_patience": 1, "label_smoothing": 0.1, "max_source_len": 50,
+              "max_target_len": 50, "length_step": 4},
+}
+
 PRESETS: dict[str, dict] = {
     # Character-level date normalisation: small and fast, learnt in a few minutes on 2 CPU cores.
     "dates": {
@@ -298,23 +309,13 @@ PRESETS: dict[str, dict] = {
     "tatoeba-zh-en": {
         "text": {"source_tokenizer": {"kind": "char", "convert": "t2s"}, "target_tokenizer": {"kind": "word"},
                  "min_freq": 2, "max_vocab": 16000},
-        "model": {"embedding_dim": 256, "units": 256, "num_layers": 2, "dropout": 0.3,
-                  "attention": "luong-general", "bidirectional": True, "scaled_attention": True,
-                  "param_init": 0.1},
-        "train": {"epochs": 40, "batch_size": 128, "learning_rate": 3e-3, "patience": 5,
-                  "plateau_patience": 1, "label_smoothing": 0.1, "max_source_len": 50,
-                  "max_target_len": 50, "length_step": 4},
+        **_CHINESE_ENGLISH_NETWORK,
     },
     # English → Chinese characters: the output keeps the script of the training text (both occur).
     "tatoeba-en-zh": {
         "text": {"source_tokenizer": {"kind": "word"}, "target_tokenizer": {"kind": "char"},
                  "min_freq": 2, "max_vocab": 16000},
-        "model": {"embedding_dim": 256, "units": 256, "num_layers": 2, "dropout": 0.3,
-                  "attention": "luong-general", "bidirectional": True, "scaled_attention": True,
-                  "param_init": 0.1},
-        "train": {"epochs": 40, "batch_size": 128, "learning_rate": 3e-3, "patience": 5,
-                  "plateau_patience": 1, "label_smoothing": 0.1, "max_source_len": 50,
-                  "max_target_len": 50, "length_step": 4},
+        **_CHINESE_ENGLISH_NETWORK,
     },
     # The Transformer for a 30-CPU-minute budget on the Tatoeba pairs (docs/transformer.md has
     # the runs that chose it): one joint SentencePiece vocabulary, so source and target share
