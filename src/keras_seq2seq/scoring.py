@@ -91,11 +91,6 @@ class Scoring:
             scores[rows] = found[: len(rows)]
         return scores, tokens
 
-    def perplexity(self, pairs: Sequence[tuple[str, str]], batch_size: int | None = None) -> float:
-        """Per-token perplexity of the targets given their sources."""
-        scores, tokens = self.log_probs(pairs, batch_size)
-        return perplexity(scores, tokens)
-
 
 def perplexity(log_probs: Sequence[float], tokens: Sequence[int]) -> float:
     """`exp(-sum(log_probs) / sum(tokens))`: the per-token perplexity of pooled scores.

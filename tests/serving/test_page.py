@@ -207,3 +207,35 @@ def test_the_page_holds_a_conversation_with_a_dialogue_model(chat_server):
             "turns": turns, "beam_size": 2, "length_penalty": 1.0, "no_repeat_ngram": 3}).json()
         assert shown[2 * count - 1] == expected["reply"]
     assert left == 0
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="no Chromium at /usr/bin/chromium (apt-get install chromium)")
+def test_the_conversation_sends_the_api_key_the_page_was_given(dialogue_dir):
+    from playwright.sync_api import sync_playwright
+
+    url, process = start_server(dialogue_dir, SEQ2SEQ_API_KEY=API_KEY)
+    asked = []
+
+    def answer(dialog):
+        asked.append(dialog.message)
+        dialog.accept(API_KEY)
+
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page()
+                page.on("dialog", answer)
+                page.goto(url)
+                page.wait_for_selector("#chat:not([hidden])")  # the key opened /v1/models
+                page.fill("#message", "March 3, 2021")
+                page.press("#message", "Enter")
+                page.wait_for_function("document.querySelectorAll('#turns li.model').length == 1"
+                                       " || document.querySelector('#status').className == 'error'",
+                                       timeout=120_000)
+                status = page.inner_text("#status")
+            finally:
+                browser.close()
+    finally:
+        stop_server(process)
+    assert len(asked) == 1 and status.startswith("Replied in"), status

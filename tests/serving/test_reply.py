@@ -48,6 +48,7 @@ def test_sampled_replies_repeat_with_their_seed(served):
     ({"turns": ["hi"], "beam_size": 9}, 422, "beam_size: must be between 1 and 4"),
     ({"turns": ["hi"], "sample": True, "beam_size": 2}, 422, "leave beam_size at 1"),
     ({"turns": ["hi"], "no_repeat_ngram": -1}, 422, "no_repeat_ngram"),
+    ({"turns": ["hi"], "no_repeat_ngram": 10**9}, 422, "no_repeat_ngram: must be between 0 (off) and 4"),
     ({"turns": ["hi"], "model": "nope"}, 404, "no model named 'nope'"),
     ({"turns": "hi"}, 422, "turns"),
     ({"turns": ["hi"], "sample": True, "seed": -1}, 422, "seed"),

@@ -24,7 +24,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from keras_seq2seq.commands.options import (add_data_options, add_mmi_options, add_sampling_options,
-                                            add_search_options, mmi_reranker, positive_int, search_options,
+                                            add_search_options, check_mmi, mmi_reranker, positive_int, search_options,
                                             task_or_data_pairs)
 from keras_seq2seq.errors import Seq2SeqError
 
@@ -61,13 +61,16 @@ def run(args) -> int:
     from keras_seq2seq.translator import Translator
 
     options = search_options(args)
-    reranker = mmi_reranker(args, args.batch_size)
+    check_mmi(args)
+    if args.mmi_model and args.task_kind == "translation":
+        raise Seq2SeqError("--mmi-model reranks dialogue replies, not translations: leave out --task-kind translation")
     translator = Translator.load(args.model)
     kind = args.task_kind
     if kind == "auto":
         kind = "dialogue" if translator.info.get("data", {}).get("dialogue") else "translation"
-    if reranker is not None and kind != "dialogue":
+    if args.mmi_model and kind != "dialogue":  # before the reverse model loads
         raise Seq2SeqError("--mmi-model reranks dialogue replies: add --task-kind dialogue for this model")
+    reranker = mmi_reranker(args, args.batch_size)
     pairs = task_or_data_pairs(args, translator, "test")
     translator.use_shortlist(args.shortlist)
     if kind == "dialogue":

@@ -254,13 +254,18 @@ def add_mmi_options(parser) -> None:
                        help="how much the reverse model's score counts")
 
 
+def check_mmi(args) -> None:
+    """Refuse `--mmi-model` flags that cannot work, before anything loads."""
+    if getattr(args, "mmi_model", None) and (getattr(args, "sample", False) or args.beam_size < 2):
+        raise Seq2SeqError("--mmi-model reranks the candidates of beam search: give --beam-size 2 or more "
+                           "(e.g. 10), without --sample")
+
+
 def mmi_reranker(args, batch_size: int = 64):
     """The `reranking.MmiReranker` the flags ask for, or None; checked before anything loads."""
     if not getattr(args, "mmi_model", None):
         return None
-    if getattr(args, "sample", False) or args.beam_size < 2:
-        raise Seq2SeqError("--mmi-model reranks the candidates of beam search: give --beam-size 2 or more "
-                           "(e.g. 10), without --sample")
+    check_mmi(args)
     from keras_seq2seq.artifacts import load_bundle
     from keras_seq2seq.reranking import MmiReranker
 

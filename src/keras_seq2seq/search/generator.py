@@ -18,13 +18,13 @@ from keras_seq2seq.search.beam import beam_search
 from keras_seq2seq.search.compaction import MIN_ROWS
 from keras_seq2seq.search.greedy import greedy_search
 from keras_seq2seq.search.options import SearchOptions
-from keras_seq2seq.search.sampling import sample_search
+from keras_seq2seq.search.sampling import MIN_TEMPERATURE, sample_search
 from keras_seq2seq.shapes import TracedShapes
 
 
 # Temperatures are used within these bounds: below, a draw is the most likely token anyway;
 # above, the distribution is flat (and float32 would overflow).
-TEMPERATURE_RANGE = (1e-6, 1e30)
+TEMPERATURE_RANGE = (MIN_TEMPERATURE, 1e30)
 
 
 class Generator(TracedShapes, keras.Model):

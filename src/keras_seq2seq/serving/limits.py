@@ -34,6 +34,7 @@ class Limits:
     max_sentences: int = 64           # sentences in one request's "text" list
     max_chars: int = 1000             # characters in one sentence
     max_beam_size: int = 16           # beam_size (n_best is at most beam_size)
+    max_no_repeat_ngram: int = 4      # /v1/reply's no_repeat_ngram: each size is its own compiled program
     request_timeout: float = 10.0     # seconds to send a request's head, then as long for its body
     decode_timeout: float = 30.0      # seconds a request may wait in the queue before it is decoded
 
@@ -150,6 +151,11 @@ def check_reply(request: ReplyRequest, limits: Limits) -> SearchOptions:
         raise RequestError(422, f"beam_size: must be between 1 and {limits.max_beam_size}, got {request.beam_size}")
     if request.sample and request.beam_size != 1:
         raise RequestError(422, "sample: draws one reply; leave beam_size at 1")
+    if not 0 <= request.no_repeat_ngram <= limits.max_no_repeat_ngram:
+        # The n-gram size shapes the compiled search (it is unrolled while tracing), so, unlike the
+        # other option values, each one costs a program: only a few small ones are served.
+        raise RequestError(422, f"no_repeat_ngram: must be between 0 (off) and {limits.max_no_repeat_ngram}, "
+                                f"got {request.no_repeat_ngram}")
     try:
         sampling = Sampling(request.temperature, request.top_k, request.top_p) if request.sample else None
         return SearchOptions(beam_size=request.beam_size, length_penalty=request.length_penalty, sampling=sampling,

@@ -51,7 +51,7 @@ async function say(event) {
   setStatus("Thinking…");
   const started = performance.now();
   try {
-    const response = await fetch("/v1/reply", {
+    const response = await api("/v1/reply", {  // app.js: sends the API key, asks for it once
       method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(request) });
     const body = await response.json();
     if (!response.ok) {
