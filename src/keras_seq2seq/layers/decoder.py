@@ -18,11 +18,12 @@ from keras import ops
 
 from keras_seq2seq.layers.attention import Attention
 from keras_seq2seq.layers.dropout import seeded_dropout
+from keras_seq2seq.layers.output_weights import OutputWeights
 from keras_seq2seq.layers.recurrent import Recurrent
 
 
 @keras.saving.register_keras_serializable(package="keras_seq2seq")
-class Decoder(keras.layers.Layer):
+class Decoder(OutputWeights, keras.layers.Layer):
     """Target embedding → stacked LSTM/GRU started from the encoder's states → (attention) → logits.
 
     Args:
@@ -181,20 +182,6 @@ class Decoder(keras.layers.Layer):
         kernel, bias = output if output is not None else self._output_weights()
         # rows x in · (vocab x in)ᵀ: the product contracts the shared axis, no copy is made.
         return ops.matmul(ops.cast(x, "float32"), ops.transpose(kernel)) + bias
-
-    def _output_weights(self):
-        """`(vocab x in, vocab)`: the output layer's weights, one row per target word."""
-        if not self.tie_embeddings:
-            return ops.transpose(self.output_layer.kernel), self.output_layer.bias
-        return ops.cast(self.embedding.embeddings, "float32"), self.output_bias
-
-    def shortlist_output(self, shortlist):
-        """The output weights of the shortlist's words (`size` ids, -1 for unused slots), gathered
-        once per batch: `(size x in, size)`, unused slots with a bias no word ever loses to."""
-        kernel, bias = self._output_weights()
-        rows = ops.maximum(shortlist, 0)
-        bias = ops.where(shortlist >= 0, ops.take(bias, rows), -1e9)
-        return ops.take(kernel, rows, axis=0), bias
 
     def _step_from_projection(self, projected, state, source, masks):
         """One attention step; `projected` is the embedding part of layer 0's input projection.

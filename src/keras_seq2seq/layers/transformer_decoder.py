@@ -20,6 +20,7 @@ import keras
 from keras import ops
 
 from keras_seq2seq.layers.dropout import seeded_dropout
+from keras_seq2seq.layers.output_weights import OutputWeights
 from keras_seq2seq.layers.positions import Positions
 from keras_seq2seq.layers.recurrent import matmul_2d
 from keras_seq2seq.layers.transformer import DecoderBlock, layer_norm
@@ -27,7 +28,7 @@ from keras_seq2seq.layers.transformer_encoder import token_embedding
 
 
 @keras.saving.register_keras_serializable(package="keras_seq2seq")
-class TransformerDecoder(keras.layers.Layer):
+class TransformerDecoder(OutputWeights, keras.layers.Layer):
     """Target embedding (x sqrt(dim)) + positions -> `num_layers` `DecoderBlock`s -> logits.
 
     Args: as for `TransformerEncoder`, plus
@@ -145,20 +146,6 @@ class TransformerDecoder(keras.layers.Layer):
             return self.output_layer(x)
         kernel, bias = output if output is not None else self._output_weights()
         return matmul_2d(ops.cast(x, "float32"), ops.transpose(kernel)) + bias
-
-    def _output_weights(self):
-        """`(vocab x dim, vocab)`: the output layer's weights, one row per target word."""
-        if not self.tie_embeddings:
-            return ops.transpose(self.output_layer.kernel), self.output_layer.bias
-        return ops.cast(self.embedding.embeddings, "float32"), self.output_bias
-
-    def shortlist_output(self, shortlist):
-        """The output weights of the shortlist's words (`size` ids, -1 for unused slots), gathered
-        once per batch: `(size x dim, size)`, unused slots with a bias no word ever loses to."""
-        kernel, bias = self._output_weights()
-        rows = ops.maximum(shortlist, 0)
-        bias = ops.where(shortlist >= 0, ops.take(bias, rows), -1e9)
-        return ops.take(kernel, rows, axis=0), bias
 
     def get_config(self):
         return {**super().get_config(), "vocab_size": self.vocab_size, "dim": self.dim, "heads": self.heads,
