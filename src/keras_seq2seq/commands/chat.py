@@ -18,7 +18,7 @@ import sys
 
 from keras_seq2seq.commands.options import (add_mmi_options, add_sampling_options, mmi_reranker, positive_int,
                                             search_options)
-from keras_seq2seq.data.dialogue import CONTEXT_TURNS
+from keras_seq2seq.data.dialogue import CONTEXT_TURNS, recorded_context_turns
 from keras_seq2seq.errors import Seq2SeqError
 
 HELP = "/reset forgets the conversation, /quit (or Ctrl-D) ends, /help shows this"
@@ -49,7 +49,7 @@ def run(args) -> int:
     reranker = mmi_reranker(args, batch_size=args.beam_size)
     translator = Translator.load(args.model)
     if args.context_turns is None:
-        args.context_turns = translator.info.get("data", {}).get("dialogue", {}).get("context_turns", CONTEXT_TURNS)
+        args.context_turns = recorded_context_turns(translator.info) or CONTEXT_TURNS
     interactive = sys.stdin.isatty()
     if interactive:
         print(f"chatting with {args.model} (context: last {args.context_turns} turns); {HELP}",

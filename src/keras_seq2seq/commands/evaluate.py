@@ -57,6 +57,7 @@ def register(commands, command) -> None:
 
 def run(args) -> int:
     from keras_seq2seq.commands.report import print_dialogue_scores, print_samples, print_scores
+    from keras_seq2seq.data.dialogue import recorded_context_turns
     from keras_seq2seq.metrics import bleu_tokenization
     from keras_seq2seq.translator import Translator
 
@@ -67,7 +68,7 @@ def run(args) -> int:
     translator = Translator.load(args.model)
     kind = args.task_kind
     if kind == "auto":
-        kind = "dialogue" if translator.info.get("data", {}).get("dialogue") else "translation"
+        kind = "dialogue" if recorded_context_turns(translator.info) else "translation"
     if args.mmi_model and kind != "dialogue":  # before the reverse model loads
         raise Seq2SeqError("--mmi-model reranks dialogue replies: add --task-kind dialogue for this model")
     reranker = mmi_reranker(args, args.batch_size)

@@ -44,6 +44,12 @@ FORMATS = ("auto", "lines", "dailydialog")  # conversation file formats; auto: t
 MIN_JOINED_SHARE = 0.1  # a corpus with at least this share of multi-turn sources is dialogue
 
 
+def recorded_context_turns(info: dict) -> int | None:
+    """The context turns a model was trained with, from its record (`info["data"]["dialogue"]`,
+    written by `train` for prepare-dialogue pairs); None for a model that is not a dialogue model."""
+    return (info.get("data", {}).get("dialogue") or {}).get("context_turns")
+
+
 def clean_turn(text: str) -> str:
     """One utterance on one line: tabs, line breaks and the separator itself become spaces."""
     return " ".join(text.replace(_SEPARATOR_MARK, " ").split())

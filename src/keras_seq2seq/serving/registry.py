@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from keras_seq2seq.data.dialogue import recorded_context_turns
 from keras_seq2seq.errors import ConfigError
 
 
@@ -32,7 +33,7 @@ class ServedModel:
     @property
     def context_turns(self) -> int | None:
         """For a dialogue model (trained on prepare-dialogue pairs), the turns it reads; else None."""
-        return self.translator.info.get("data", {}).get("dialogue", {}).get("context_turns")
+        return recorded_context_turns(self.translator.info)
 
     def describe(self) -> dict:
         """What a client needs to pick a model: languages, tokenisers, sizes, recorded quality."""
