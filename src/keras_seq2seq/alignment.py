@@ -78,16 +78,17 @@ def n_best_alignments(bundle: ModelBundle, generation: "Generation", texts: Sequ
         source_tokens = bundle.source_tokenizer.tokenize(texts[i])
         surface = surface_tokens(bundle.source_tokenizer, texts[i]) if options.replace_unk else None
         results[i] = [
-            _alignment(bundle, ids[n], attention[n], source_tokens, float(scores[n]), surface)
+            hypothesis_alignment(ids[n], attention[n], source_tokens, float(scores[n]), surface,
+                                 bundle.target_vocab, bundle.target_tokenizer)
             for n in range(options.n_best)
         ]
     return results
 
 
-def _alignment(bundle: ModelBundle, ids: np.ndarray, attention: np.ndarray, source_tokens: list[str],
-               score: float, surface: list[str] | None) -> Alignment:
-    """One hypothesis: `ids` is `max_length`, `attention` is `max_length x padded src_len`."""
-    vocab = bundle.target_vocab
+def hypothesis_alignment(ids: np.ndarray, attention: np.ndarray, source_tokens: list[str], score: float,
+                         surface: list[str] | None, vocab, tokenizer: Tokenizer) -> Alignment:
+    """One hypothesis: `ids` is `max_length`, `attention` is `max_length x padded src_len`;
+    `vocab` and `tokenizer` are the target side's (the Keras model's or an ONNX export's)."""
     steps, tokens = [], []
     for step, token_id in enumerate(ids.tolist()):
         if token_id in (PAD_ID, BOS_ID):  # never real outputs; `Vocabulary.decode` drops them too
@@ -102,7 +103,7 @@ def _alignment(bundle: ModelBundle, ids: np.ndarray, attention: np.ndarray, sour
     if surface is not None:
         tokens, replaced = replace_unknowns(tokens, [ids[s] for s in steps], weights, surface)
     ended = bool(steps) and ids[steps[-1]] == EOS_ID
-    text = bundle.target_tokenizer.detokenize(tokens[:-1] if ended else list(tokens))
+    text = tokenizer.detokenize(tokens[:-1] if ended else list(tokens))
     return Alignment(source_tokens, tokens, weights, text, score, replaced)
 
 

@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from keras_seq2seq.alignment import Alignment, replace_unknowns, surface_tokens
+from keras_seq2seq.alignment import Alignment, hypothesis_alignment, surface_tokens
 from keras_seq2seq.config import Settings
 from keras_seq2seq.errors import ConfigError, ModelFileError, Seq2SeqError, VocabularyError
 from keras_seq2seq.runtime.beam import beam_search
@@ -28,7 +28,7 @@ from keras_seq2seq.runtime.manifest import read_manifest
 from keras_seq2seq.search.options import Sampling, SearchOptions
 from keras_seq2seq.search.shortlist import Shortlist
 from keras_seq2seq.text.factory import tokenizer_from_config
-from keras_seq2seq.text.vocabulary import BOS_ID, EOS, EOS_ID, PAD_ID, Vocabulary
+from keras_seq2seq.text.vocabulary import Vocabulary
 
 
 class ExportedTranslator:
@@ -140,7 +140,8 @@ class ExportedTranslator:
         for i, (ids, scores, attention) in self._generate(texts, batch_size, options, True):
             source_tokens = self.source_tokenizer.tokenize(texts[i])
             surface = surface_tokens(self.source_tokenizer, texts[i]) if options.replace_unk else None
-            results[i] = [self._alignment(ids[n], attention[n], source_tokens, float(scores[n]), surface)
+            results[i] = [hypothesis_alignment(ids[n], attention[n], source_tokens, float(scores[n]), surface,
+                                                 self.target_vocab, self.target_tokenizer)
                           for n in range(options.n_best)]
         return results
 
@@ -173,25 +174,6 @@ class ExportedTranslator:
                                     options.n_best, shortlist, return_attention)
             for row, i in enumerate(rows):
                 yield i, tuple(x[row] for x in found)
-
-    def _alignment(self, ids: np.ndarray, attention: np.ndarray, source_tokens: list[str], score: float,
-                   surface: list[str] | None) -> Alignment:
-        """One hypothesis as an `Alignment` (the same rules as `alignment.py`)."""
-        steps, tokens = [], []
-        for step, token_id in enumerate(ids.tolist()):
-            if token_id in (PAD_ID, BOS_ID):
-                continue
-            steps.append(step)
-            tokens.append(EOS if token_id == EOS_ID else self.target_vocab.id_to_token(token_id))
-            if token_id == EOS_ID:
-                break
-        weights = attention[steps][:, : len(source_tokens)].astype(np.float32)
-        replaced = []
-        if surface is not None:
-            tokens, replaced = replace_unknowns(tokens, [ids[s] for s in steps], weights, surface)
-        ended = bool(steps) and ids[steps[-1]] == EOS_ID
-        text = self.target_tokenizer.detokenize(tokens[:-1] if ended else list(tokens))
-        return Alignment(source_tokens, tokens, weights, text, score, replaced)
 
 
 def load(directory: str | Path, threads: int = 0) -> ExportedTranslator:
