@@ -6,7 +6,7 @@ import random
 import numpy as np
 import pytest
 
-from keras_seq2seq.scoring import perplexity
+from keras_seq2seq.scoring import perplexity, scoring_length
 from keras_seq2seq.translator import Translator
 
 
@@ -44,3 +44,27 @@ def test_a_likelier_target_scores_higher_and_perplexity_follows(reverser):
     wrong_scores, wrong_tokens = reverser.log_probs(wrong)
     assert np.all(right_scores / right_tokens > wrong_scores / wrong_tokens)
     assert perplexity(right_scores, right_tokens) < perplexity(wrong_scores, wrong_tokens)
+
+
+def test_scoring_lengths_climb_a_ladder_that_pads_by_at_most_half_past_two_steps():
+    for step in (1, 2, 4, 8):
+        lengths = [scoring_length(n, step) for n in range(1, 400)]
+        assert all(n <= padded <= max(2 * step, 1.5 * n) for n, padded in zip(range(1, 400), lengths))
+        assert len(set(lengths)) <= 2 * math.log2(400 / step) + 2  # two rungs per doubling
+
+
+def test_scoring_pairs_of_every_length_compiles_few_programs(reverser):
+    """Each compiled program keeps memory mappings for the life of the process: MMI reranking of
+    a test set once compiled enough of them to hit Linux's mapping limit and die."""
+    rng = random.Random(1)
+    pairs = [("".join(rng.choice("abcdef") for _ in range(rng.randint(1, 40))),
+              "".join(rng.choice("abcdef") for _ in range(rng.randint(1, 150)))) for _ in range(200)]
+    scoring = reverser._scoring
+    scoring.reset()
+    log_probs, _ = scoring.log_probs(pairs, batch_size=4)  # 50 batches
+    step = reverser.settings.train.length_step
+    # One program per rung of the target ladder (<eos> counted): padding each batch to its own
+    # lengths and rows would compile about fifty.
+    rungs = len({scoring_length(len(target) + 1, step) for _, target in pairs})
+    assert scoring._scorer.traced_shapes()["predict"] <= rungs <= 10
+    assert np.all(np.isfinite(log_probs)) and np.all(log_probs < 0)

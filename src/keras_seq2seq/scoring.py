@@ -8,8 +8,13 @@ dialogue papers report, `exp(-total log-probability / total tokens)`, `<eos>` co
 as in training.
 
 Like `search/generator.py`, the computation is a tiny Keras model holding the trained one, so
-`predict_on_batch` compiles it under any backend, and batches are padded to a few lengths and
-row counts so it compiles for a handful of shapes.
+`predict_on_batch` compiles it under any backend. Every (rows, source length, target length)
+is a program of its own, and each XLA program on a CPU holds a hundred or so memory mappings
+that live as long as the process: MMI reranking of a test set once compiled so many (the
+reverse model's targets are whole turns, of any length) that the process hit Linux's limit of
+65,530 mappings and died. So a call pads all its batches to one row count and one source
+length, and target lengths climb a geometric ladder (`scoring_length`): a dozen programs
+cover a call's targets of any length, at the price of some padding.
 """
 
 from __future__ import annotations
@@ -22,9 +27,25 @@ import numpy as np
 from keras import ops
 
 from keras_seq2seq.bundle import ModelBundle
-from keras_seq2seq.data.batching import pad, padded_length
+from keras_seq2seq.data.batching import pad
 from keras_seq2seq.shapes import TracedShapes, decode_rows
 from keras_seq2seq.text.vocabulary import BOS_ID
+
+
+def scoring_length(length: int, step: int) -> int:
+    """`length` rounded up to the ladder `step` x 1, 2, 3, 4, 6, 8, 12, 16, 24, ...: never more
+    than half again as long, and about two rungs per doubling, so lengths of any size compile
+    few programs.
+
+    >>> [scoring_length(n, 4) for n in (1, 5, 9, 13, 17, 25, 33, 49, 65, 97)]
+    [4, 8, 12, 16, 24, 32, 48, 64, 96, 128]
+    """
+    multiple = 1
+    while step * multiple < length:
+        # 1 -> 2 -> 3 -> 4 -> 6 -> 8 -> ...: from a power of two up by half, else up to the next one.
+        power_of_two = multiple & (multiple - 1) == 0
+        multiple = multiple + 1 if multiple < 2 else (multiple * 3 // 2 if power_of_two else multiple * 4 // 3)
+    return step * multiple
 
 
 class TargetScorer(TracedShapes, keras.Model):
@@ -76,13 +97,14 @@ class Scoring:
         tokens = np.array([len(target) for _, target in encoded], np.int64)
         # Target length first: the decoder and output layer are the larger cost.
         order = sorted(range(len(encoded)), key=lambda i: (len(encoded[i][1]), len(encoded[i][0])))
+        # One row count and one source length for the whole call: only the target length varies.
+        count = decode_rows(len(order), batch_size)
+        source_length = scoring_length(max((len(source) for source, _ in encoded), default=1), step)
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
-            count = decode_rows(len(rows), batch_size)
-            source = pad([encoded[i][0] for i in rows], padded_length(max(len(encoded[i][0]) for i in rows), step),
-                         count)
+            source = pad([encoded[i][0] for i in rows], source_length, count)
             target_out = pad([encoded[i][1] for i in rows],
-                             padded_length(max(len(encoded[i][1]) for i in rows), max(1, step // 2)), count)
+                             scoring_length(max(len(encoded[i][1]) for i in rows), step), count)
             target_in = np.zeros_like(target_out)
             target_in[:, 0] = BOS_ID
             target_in[:, 1:] = target_out[:, :-1]
