@@ -137,7 +137,9 @@ def run_ours(args, data: dict) -> dict:
 
     if args.model:
         forward, reverse = Translator.load(args.model), Translator.load(args.reverse_model)
-        minutes = {"forward": 0.0, "reverse": 0.0}
+        # The training time each model recorded (its model card shows the same).
+        minutes = {"forward": float(forward.info.get("training", {}).get("seconds", 0)) / 60,
+                   "reverse": float(reverse.info.get("training", {}).get("seconds", 0)) / 60}
     else:
         busy_warning("dialogue")
         minutes = {"forward": args.minutes * (1 - args.reverse_share), "reverse": args.minutes * args.reverse_share}
