@@ -9,8 +9,8 @@ as in training.
 
 Like `search/generator.py`, the computation is a tiny Keras model holding the trained one, so
 `predict_on_batch` compiles it under any backend. Every (rows, source length, target length)
-is a program of its own, and each XLA program on a CPU holds a hundred or so memory mappings
-that live as long as the process: MMI reranking of a test set once compiled so many (the
+is a program of its own, and each XLA program on a CPU holds memory mappings that live as
+long as the process: MMI reranking of a test set once compiled so many (the
 reverse model's targets are whole turns, of any length) that the process hit Linux's limit of
 65,530 mappings and died. So a call pads all its batches to one row count and one source
 length, and target lengths climb a geometric ladder (`scoring_length`): a dozen programs
@@ -33,9 +33,9 @@ from keras_seq2seq.text.vocabulary import BOS_ID
 
 
 def scoring_length(length: int, step: int) -> int:
-    """`length` rounded up to the ladder `step` x 1, 2, 3, 4, 6, 8, 12, 16, 24, ...: never more
-    than half again as long, and about two rungs per doubling, so lengths of any size compile
-    few programs.
+    """`length` rounded up to the ladder `step` x 1, 2, 3, 4, 6, 8, 12, 16, 24, ...: past twice
+    `step`, never more than half again as long, and about two rungs per doubling, so lengths of
+    any size compile few programs.
 
     >>> [scoring_length(n, 4) for n in (1, 5, 9, 13, 17, 25, 33, 49, 65, 97)]
     [4, 8, 12, 16, 24, 32, 48, 64, 96, 128]
