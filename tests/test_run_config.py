@@ -121,3 +121,12 @@ def test_the_chinese_script_conversion_is_an_option_per_side():
     assert options["source_tokenizer"] == "word"  # the rest is still shared: a kind per side
     assert "convert" not in apply(settings, {"source_convert": "none"}).text.source_tokenizer
     assert options_of(preset("tatoeba-zh-en"))["source_convert"] == "t2s"
+
+
+def test_a_batch_size_alone_asks_for_sentence_batches_whatever_the_preset_cuts():
+    assert preset("tatoeba-small").train.batch_tokens == 2048  # the preset's token batches
+    assert apply(preset("tatoeba-small"), {"batch_size": 64}).train.batch_tokens == 0
+    assert apply(preset("tatoeba-small"), {"batch_size": 64, "batch_tokens": 1024}).train.batch_tokens == 1024
+    assert apply(preset("tatoeba-small"), {"epochs": 3}).train.batch_tokens == 2048
+    assert preset("tatoeba-small").updated(batch_size=64).train.batch_tokens == 0
+    assert preset("tatoeba-small").updated(train__batch_size=64, batch_tokens=512).train.batch_tokens == 512

@@ -216,6 +216,9 @@ class Settings:
                 data[sections[0]][name] = {**current, **value} if isinstance(current, dict) else value
             else:
                 raise ConfigError(f"unknown setting {key!r}")
+        given = {key.rpartition("__")[2] for key, value in overrides.items() if value is not None}
+        if "batch_size" in given and "batch_tokens" not in given:
+            data["train"]["batch_tokens"] = 0  # a batch size alone asks for sentence batches
         return Settings.from_dict(data)
 
 
@@ -225,7 +228,7 @@ _CHINESE_ENGLISH_NETWORK = {
     "model": {"embedding_dim": 256, "units": 256, "num_layers": 2, "dropout": 0.3,
               "attention": "luong-general", "bidirectional": True, "scaled_attention": True,
               "param_init": 0.1},
-    "train": {"epochs": 40, "batch_size": 128, "learning_rate": 3e-3, "patience": 5,
+    "train": {"epochs": 40, "batch_size": 128, "batch_tokens": 2048, "learning_rate": 3e-3, "patience": 5,
               "plateau_patience": 1, "label_smoothing": 0.1, "max_source_len": 50,
               "max_target_len": 50, "length_step": 4},
 }
@@ -255,7 +258,7 @@ PRESETS: dict[str, dict] = {
     "tatoeba-word": {
         "text": {"min_freq": 2, "max_vocab": 16000},
         "model": {"embedding_dim": 256, "units": 256, "num_layers": 1, "dropout": 0.2},
-        "train": {"epochs": 20, "batch_size": 128, "learning_rate": 2e-3, "patience": 3,
+        "train": {"epochs": 20, "batch_size": 128, "batch_tokens": 2048, "learning_rate": 2e-3, "patience": 3,
                   "max_source_len": 50, "max_target_len": 50, "length_step": 4},
     },
     # The quality recipe for a 30-minute CPU budget: bidirectional 2-layer encoder, Luong
@@ -269,7 +272,7 @@ PRESETS: dict[str, dict] = {
         "model": {"embedding_dim": 256, "units": 256, "num_layers": 2, "dropout": 0.2,
                   "attention": "luong-general", "bidirectional": True, "scaled_attention": True,
                   "param_init": 0.1},
-        "train": {"epochs": 30, "batch_size": 128, "learning_rate": 3e-3, "patience": 3,
+        "train": {"epochs": 30, "batch_size": 128, "batch_tokens": 2048, "learning_rate": 3e-3, "patience": 3,
                   "label_smoothing": 0.1, "max_source_len": 50, "max_target_len": 50, "length_step": 4},
     },
     # tatoeba-small on SentencePiece subwords: 8k unigram pieces per side (no <unk> for rare
@@ -281,7 +284,7 @@ PRESETS: dict[str, dict] = {
         "model": {"embedding_dim": 256, "units": 256, "num_layers": 2, "dropout": 0.2,
                   "attention": "luong-general", "bidirectional": True, "tie_embeddings": True,
                   "scaled_attention": True, "param_init": 0.1},
-        "train": {"epochs": 30, "batch_size": 128, "learning_rate": 3e-3, "patience": 3,
+        "train": {"epochs": 30, "batch_size": 128, "batch_tokens": 2048, "learning_rate": 3e-3, "patience": 3,
                   "label_smoothing": 0.1, "max_source_len": 80, "max_target_len": 80, "length_step": 4},
     },
     # Dialogue: DailyDialog context -> reply pairs from `seq2seq prepare-dialogue --context-turns 3`
@@ -298,7 +301,7 @@ PRESETS: dict[str, dict] = {
         "model": {"embedding_dim": 256, "units": 256, "num_layers": 2, "dropout": 0.3,
                   "attention": "luong-general", "bidirectional": True, "scaled_attention": True,
                   "param_init": 0.1},
-        "train": {"epochs": 30, "batch_size": 128, "learning_rate": 3e-3, "patience": 3,
+        "train": {"epochs": 30, "batch_size": 128, "batch_tokens": 2048, "learning_rate": 3e-3, "patience": 3,
                   "max_source_len": 100, "max_target_len": 50, "length_step": 4, "select_on": "loss"},
     },
     # Chinese ↔ English on Tatoeba (../shared/data/cmn-eng, 26k pairs), for a 30-minute CPU
@@ -326,7 +329,7 @@ PRESETS: dict[str, dict] = {
         "model": {"architecture": "transformer", "units": 256, "num_layers": 2, "heads": 4, "ffn_dim": 1024,
                   "dropout": 0.0, "attention_dropout": 0.0, "pre_norm": True, "share_embeddings": True,
                   "tie_embeddings": True},
-        "train": {"epochs": 100, "batch_size": 128, "learning_rate": 1e-3, "lr_schedule": "inverse-sqrt",
+        "train": {"epochs": 100, "batch_size": 128, "batch_tokens": 2048, "learning_rate": 1e-3, "lr_schedule": "inverse-sqrt",
                   "warmup_steps": 400, "patience": 5, "label_smoothing": 0.1, "max_source_len": 80,
                   "max_target_len": 80, "length_step": 16, "select_on": "loss"},
     },
@@ -341,7 +344,7 @@ PRESETS: dict[str, dict] = {
         "model": {"architecture": "transformer", "units": 512, "num_layers": 6, "heads": 8, "ffn_dim": 2048,
                   "dropout": 0.1, "attention_dropout": 0.1, "pre_norm": True, "share_embeddings": True,
                   "tie_embeddings": True},
-        "train": {"epochs": 100, "batch_size": 256, "learning_rate": 7e-4, "lr_schedule": "inverse-sqrt",
+        "train": {"epochs": 100, "batch_size": 256, "batch_tokens": 8192, "learning_rate": 7e-4, "lr_schedule": "inverse-sqrt",
                   "warmup_steps": 4000, "patience": 10, "label_smoothing": 0.1, "max_source_len": 100,
                   "max_target_len": 100, "length_step": 8, "eval_every": 2000},
     },

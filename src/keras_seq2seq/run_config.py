@@ -72,6 +72,9 @@ def apply(settings: Settings, options: dict) -> Settings:
         if name in NONE_AS_ZERO and value == 0:
             value = None
         (data[section] if section else data)[field] = value
+    if options.get("batch_size") is not None and options.get("batch_tokens") is None:
+        # A batch size alone asks for batches of that many sentences, whatever the preset cuts.
+        data["train"]["batch_tokens"] = 0
     for side in ("source", "target"):
         change = _tokenizer_change(options.get(f"{side}_tokenizer") or options.get("tokenizer"), side)
         if options.get("lowercase") is not None:

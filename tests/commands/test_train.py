@@ -224,3 +224,13 @@ def test_test_data_is_read_as_the_model_was_trained_old_models_included():
     assert model_reading(recognised)["format"] == "anki"
     assert set(model_reading({"data": {"task": "dates"}}).values()) == {None}
     assert set(model_reading({"data": {"file": "a.src", "format": "aligned"}}).values()) == {None}
+
+
+def test_streaming_with_a_token_batch_preset_trains_on_its_sentence_batches(tmp_path):
+    data = corpus(tmp_path)
+    argv = ["train", "--data", str(data), "--dev", str(data), "--stream", "--preset", "tatoeba-small",
+            "--out", str(tmp_path / "m")]
+    settings, _ = check(parsed(argv))
+    assert (settings.train.batch_tokens, settings.train.batch_size) == (0, 128)
+    with pytest.raises(Exception, match="--stream"):  # asked for by name, token batches cannot stream
+        check(parsed([*argv, "--batch-tokens", "2048"]))

@@ -97,7 +97,7 @@ def register(commands, command) -> None:
     add_architecture_options(train)
     group = train.add_argument_group("training")
     group.add_argument("--epochs", type=positive_int, help="most epochs to train")
-    group.add_argument("--batch-size", type=positive_int, help="sentences per batch (without --batch-tokens)")
+    group.add_argument("--batch-size", type=positive_int, help="sentences per batch; given without --batch-tokens, it also turns a preset's token batches off")
     group.add_argument("--batch-tokens", type=whole_number(0), metavar="N",
                        help="batches of about N target tokens (rows x padded length), cut from the corpus "
                             "sorted by length, instead of --batch-size sentences (0: off)")
@@ -219,6 +219,8 @@ def check(args):
     except ConfigError as error:
         raise ConfigError(flag_names(str(error))) from None
     check_architecture_options(args, settings.model, resolve(preset_name).model)
+    if args.stream and settings.train.batch_tokens and args.batch_tokens is None:
+        settings = apply(settings, {"batch_tokens": 0})  # the preset's token batches: sentence batches instead
     if args.stream and settings.train.batch_tokens:
         raise Seq2SeqError("--batch-tokens plans an epoch from every pair's length before it starts, and a "
                            "stream is never held: use --batch-size with --stream, or train without --stream")
