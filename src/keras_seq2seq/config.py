@@ -251,7 +251,10 @@ PRESETS: dict[str, dict] = {
         "train": {"epochs": 12, "batch_size": 64, "learning_rate": 3e-3},
     },
     # Word-level Tatoeba pairs (e.g. ../shared/data/spa-eng): the core model, no attention.
-    # Sized for a CPU: 256 units and batches of 128 keep the matrix products large and cheap.
+    # Sized for a CPU: 256 units and batches of 2,048 target tokens (about 200 sentences of
+    # Tatoeba's typical 8-10 tokens) keep the matrix products large and cheap. Every preset for
+    # real corpora cuts token batches (bench/speed.py: more tokens/s than sentence batches, for
+    # both toolkits); its batch_size is for dev batches and --stream.
     # All tatoeba-* presets pad lengths in steps of 4, not 8: about twice the training shapes
     # (a few seconds of compiling each) for less padding, which pays off in runs of half an
     # hour (docs/performance.md). The default stays 8 for small tasks, where compiling dominates.
