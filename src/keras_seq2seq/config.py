@@ -216,10 +216,16 @@ class Settings:
                 data[sections[0]][name] = {**current, **value} if isinstance(current, dict) else value
             else:
                 raise ConfigError(f"unknown setting {key!r}")
-        given = {key.rpartition("__")[2] for key, value in overrides.items() if value is not None}
-        if "batch_size" in given and "batch_tokens" not in given:
-            data["train"]["batch_tokens"] = 0  # a batch size alone asks for sentence batches
+        sentence_batches_if_asked(data["train"], {key.rpartition("__")[2] for key, value in overrides.items()
+                                                  if value is not None})
         return Settings.from_dict(data)
+
+
+def sentence_batches_if_asked(train: dict, given: set[str]) -> None:
+    """A batch size given without a token budget asks for batches of that many sentences: the
+    token batches a preset cuts are turned off in `train` (a settings dict's train section)."""
+    if "batch_size" in given and "batch_tokens" not in given:
+        train["batch_tokens"] = 0
 
 
 # The network and training of both Chinese presets (tatoeba-zh-en, tatoeba-en-zh): they differ in

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from keras_seq2seq.config import Settings
+from keras_seq2seq.config import Settings, sentence_batches_if_asked
 from keras_seq2seq.errors import ConfigError
 
 # option name -> (settings section or "" for the top level, field), in the order files list them.
@@ -72,9 +72,7 @@ def apply(settings: Settings, options: dict) -> Settings:
         if name in NONE_AS_ZERO and value == 0:
             value = None
         (data[section] if section else data)[field] = value
-    if options.get("batch_size") is not None and options.get("batch_tokens") is None:
-        # A batch size alone asks for batches of that many sentences, whatever the preset cuts.
-        data["train"]["batch_tokens"] = 0
+    sentence_batches_if_asked(data["train"], {name for name, value in options.items() if value is not None})
     for side in ("source", "target"):
         change = _tokenizer_change(options.get(f"{side}_tokenizer") or options.get("tokenizer"), side)
         if options.get("lowercase") is not None:
