@@ -10,6 +10,7 @@ import pytest
 
 from keras_seq2seq.data.tasks import task_splits
 from keras_seq2seq.errors import ModelFileError, Seq2SeqError
+from keras_seq2seq.search.options import InvalidOption, Sampling, SearchOptions
 from keras_seq2seq.translator import Translator
 
 # Small enough for CI, big enough to learn: about a minute on 2 CPU cores.
@@ -55,6 +56,48 @@ def test_translate_keeps_order_and_count(trained):
     assert translator.translate([]) == []
     with pytest.raises(Seq2SeqError, match="nothing to evaluate"):
         translator.evaluate([])
+
+
+def test_sampled_reply_candidates_are_seeded_distinct_draws_scored_by_the_model(trained):
+    translator, splits, _ = trained
+    sources = [p.source for p in splits["test"][:8]]
+    hot = SearchOptions(sampling=Sampling(temperature=3.0), seed=5)
+    candidates = translator.reply_candidates(sources, options=hot, draws=6)
+    assert candidates == translator.reply_candidates(sources, options=hot, draws=6)  # the seed repeats them
+    assert all(1 <= len(found) <= 6 and len({text for text, _ in found}) == len(found) for found in candidates)
+    assert any(len(found) > 1 for found in candidates)  # a hot temperature draws different outputs
+    texts = [(source, text) for source, found in zip(sources, candidates) for text, _ in found]
+    log_probs, tokens = translator.log_probs(texts)  # teacher forced: the same numbers, but for draws cut
+    scores = np.asarray([score for found in candidates for _, score in found])  # off at the length limit
+    same = np.isclose(scores, log_probs, rtol=1e-3)                               # (no <eos> scored)
+    assert same.mean() > 0.75 and np.all(scores[~same] > np.asarray(log_probs)[~same])
+    # the length penalty divides each draw's score as it divides a beam's
+    penalised = translator.reply_candidates(sources, options=hot.replace(length_penalty=1.0), draws=6)
+    assert [text for found in penalised for text, _ in found] == [text for _, text in texts]
+    np.testing.assert_allclose(np.asarray([score for found in penalised for _, score in found])[same],
+                               (np.asarray(log_probs) / ((5 + np.asarray(tokens)) / 6))[same], rtol=1e-3)
+    # without a reranker the likeliest draw is the reply
+    assert translator.reply(sources, options=hot, draws=6) == [max(found, key=lambda c: c[1])[0]
+                                                               for found in candidates]
+
+
+def test_draws_need_sampling_and_a_reranker_needs_candidates(trained):
+    translator, splits, _ = trained
+    sources = [splits["test"][0].source]
+
+    class Shortest:  # a reranker that likes short replies
+        def rerank(self, contexts, candidates):
+            return [sorted(found, key=lambda c: len(c[0])) for found in candidates]
+
+    hot = SearchOptions(sampling=Sampling(temperature=3.0), seed=1)
+    found = translator.reply_candidates(sources, options=hot, draws=5)[0]
+    assert translator.reply(sources, options=hot, reranker=Shortest(), draws=5) == [min(found, key=lambda c: len(c[0]))[0]]
+    with pytest.raises(InvalidOption, match="draws must be at least 2"):
+        translator.reply(sources, options=hot, reranker=Shortest())
+    with pytest.raises(InvalidOption, match="draws are for sampling"):
+        translator.reply(sources, options=SearchOptions(beam_size=4), draws=3)
+    with pytest.raises(InvalidOption, match="beam_size must be at least 2"):
+        translator.reply(sources, options=SearchOptions(), reranker=Shortest())
 
 
 def test_load_errors_are_clear(tmp_path, trained):

@@ -272,21 +272,52 @@ class Translator:
         return self._scoring.log_probs([(q.source, q.target) for q in map(as_pair, pairs)], batch_size)
 
     def reply(self, contexts: Sequence[str], batch_size: int | None = None, *, options: SearchOptions,
-              reranker: "MmiReranker | None" = None) -> list[str]:
-        """One reply per context: `translate`'s output, or with a `reranker`, the best of the
-        beam's `beam_size` candidates once reranked (maximum mutual information, `reranking.py`)."""
+              reranker: "MmiReranker | None" = None, draws: int = 1) -> list[str]:
+        """One reply per context: `translate`'s output, or the best of `reply_candidates`: by the
+        `reranker` (maximum mutual information, `reranking.py`) when there is one, else the
+        likeliest of the `draws` sampled replies."""
         options = self.search_options(options)
-        if reranker is None:
+        if reranker is None and draws == 1:
             return self.translate(contexts, batch_size, options=options.replace(n_best=1))
-        if options.beam_size < 2:
-            raise InvalidOption("beam_size", f"must be at least 2 to rerank candidates, got {options.beam_size}")
-        candidates = self.translate_n_best(contexts, batch_size=batch_size,
-                                           options=options.replace(n_best=options.beam_size))
-        return [replies[0][0] for replies in reranker.rerank(contexts, candidates)]
+        candidates = self.reply_candidates(contexts, batch_size, options=options, draws=draws)
+        if reranker is not None:
+            return [replies[0][0] for replies in reranker.rerank(contexts, candidates)]
+        return [max(replies, key=lambda candidate: candidate[1])[0] for replies in candidates]
+
+    def reply_candidates(self, contexts: Sequence[str], batch_size: int | None = None, *,
+                         options: SearchOptions, draws: int = 1) -> list[list[tuple[str, float]]]:
+        """Each context's candidate replies as `(text, score)`: the beam's `beam_size` outputs, or
+        with sampling, `draws` sampled replies (a repeated draw kept once). Scores are summed
+        log-probabilities, divided by GNMT's length penalty when `options.length_penalty` > 0 (for
+        draws too, so that a short, generic reply does not win by its length alone). Sampled
+        candidates differ in more than their last words, so a reranker has real alternatives."""
+        options = self.search_options(options)
+        if options.sampling is None:
+            if draws != 1:
+                raise InvalidOption("draws", f"are for sampling (a beam gives its beam_size candidates), got {draws!r}")
+            if options.beam_size < 2:
+                raise InvalidOption("beam_size", f"must be at least 2 to rerank candidates, got {options.beam_size}")
+            return self.translate_n_best(contexts, batch_size=batch_size,
+                                         options=options.replace(n_best=options.beam_size))
+        if isinstance(draws, bool) or not isinstance(draws, int) or draws < 2:
+            raise InvalidOption("draws", f"must be at least 2 to choose among sampled replies, got {draws!r}")
+        # Each batch is seeded with seed + its first index: strides past the last index keep draws apart.
+        stride = len(contexts) + 1
+        kept: list[dict[str, float]] = [{} for _ in contexts]
+        for draw in range(draws):
+            found = self.translate_n_best(contexts, batch_size=batch_size,
+                                          options=options.replace(n_best=1, seed=options.seed + draw * stride))
+            for candidates, hypotheses in zip(kept, found):
+                text, score = hypotheses[0]
+                if options.length_penalty and text not in candidates:
+                    tokens = len(self.target_tokenizer.tokenize(text)) + 1  # <eos> counted, as beam search counts it
+                    score /= ((5 + tokens) / 6) ** options.length_penalty
+                candidates.setdefault(text, score)
+        return [list(candidates.items()) for candidates in kept]
 
     def evaluate_dialogue(self, pairs: Iterable[PairLike], batch_size: int | None = None, *,
                           options: SearchOptions, reranker: "MmiReranker | None" = None,
-                          target_lang: str | None = None) -> dict:
+                          draws: int = 1, target_lang: str | None = None) -> dict:
         """What dialogue papers report on (context, reply) pairs: perplexity of the reference
         replies, then on the generated ones BLEU (with its signature), Distinct-1/2, mean length
         and the ten most frequent replies' share; the replies themselves under `"hypotheses"`.
@@ -296,7 +327,8 @@ class Translator:
             raise Seq2SeqError("nothing to evaluate: no (context, reply) pairs")
         log_probs, tokens = self.log_probs(pairs, batch_size)
         started = time.perf_counter()
-        hypotheses = self.reply([p.source for p in pairs], batch_size, options=options, reranker=reranker)
+        hypotheses = self.reply([p.source for p in pairs], batch_size, options=options, reranker=reranker,
+                                draws=draws)
         seconds = time.perf_counter() - started
         scores = metrics.dialogue_scores(hypotheses, [p.target for p in pairs], target_lang)
         return {"perplexity": perplexity(log_probs, tokens), **scores,

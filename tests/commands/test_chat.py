@@ -20,9 +20,10 @@ class RecordingTranslator:
         self.sources, self.options = [], []
         self.info = info or {}
 
-    def reply(self, texts, *, options, reranker=None):
+    def reply(self, texts, *, options, reranker=None, draws=1):
         self.sources += texts
         self.options.append(options)
+        self.draws = draws
         return [f"r{len(self.sources) - 1}"]
 
 
@@ -49,15 +50,16 @@ def test_the_context_length_defaults_to_the_models_own(monkeypatch, capsys):
     _chat(monkeypatch, capsys, "a\nb\nc\n")
     assert fake.sources[-1] == f"b{SEPARATOR}r1{SEPARATOR}c"  # three turns, as the model was trained
     code, printed = _chat(monkeypatch, capsys, "a\n", "--mmi-model", "reverse", "--beam-size", "1")
-    assert code == 2 and "--mmi-model reranks the candidates of beam search" in printed.err
+    assert code == 2 and "--mmi-model reranks candidates: give --beam-size 2 or more" in printed.err
 
 
 def test_sampling_options_reach_the_search(monkeypatch, capsys):
     fake = RecordingTranslator()
     monkeypatch.setattr(Translator, "load", classmethod(lambda cls, directory: fake))
     _chat(monkeypatch, capsys, "a\nb\n", "--sample", "--temperature", "0.7", "--top-k", "5",
-          "--seed", "9", "--no-repeat-ngram", "2")
+          "--seed", "9", "--no-repeat-ngram", "2", "--draws", "3")
     first, second = fake.options
+    assert fake.draws == 3
     assert first.sampling.as_dict() == {"temperature": 0.7, "top_k": 5, "top_p": 0.9}
     assert first.no_repeat_ngram == 2 and (first.seed, second.seed) == (9, 10)
     code, printed = _chat(monkeypatch, capsys, "a\n", "--sample", "--beam-size", "3")

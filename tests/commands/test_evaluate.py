@@ -24,11 +24,23 @@ def test_a_dialogue_model_gets_dialogue_scores(dialogue_models, capsys):
                  "--mmi-weight", "1.0", "--target-lang", "zh"]) == 0
     report = capsys.readouterr().out  # --target-lang reaches the dialogue scores too
     assert "Distinct-2" in report and "tok:zh" in report and "BLEU tokenize    zh (--target-lang zh)" in report
+    # ten sampled replies per context, reranked by the reverse model: the other way to give MMI candidates
+    assert main(["evaluate", "--model", str(forward), *data, "--sample", "--draws", "4", "--length-penalty", "1.0",
+                 "--mmi-model", str(reverse), "--json", str(pairs.with_name("draws.json"))]) == 0
+    assert "Distinct-2" in capsys.readouterr().out
+    assert json.loads(pairs.with_name("draws.json").read_text())["search"]["sampling"]["temperature"] > 0
     assert main(["evaluate", "--model", str(forward), *data, "--task-kind", "translation"]) == 0
     report = capsys.readouterr().out
     assert "exact match" in report and "Distinct-2" not in report
 
 
-def test_mmi_needs_a_beam(capsys):
+def test_mmi_needs_a_beam_or_draws(capsys):
     assert main(["evaluate", "--model", "m", "--data", "d.tsv", "--mmi-model", "r"]) == 2
-    assert "give --beam-size 2 or more" in capsys.readouterr().err
+    assert "give --beam-size 2 or more (e.g. 10), or --sample with --draws 2 or more" in capsys.readouterr().err
+    assert main(["evaluate", "--model", "m", "--data", "d.tsv", "--mmi-model", "r", "--sample"]) == 2
+    assert "give --draws 2 or more" in capsys.readouterr().err
+    assert main(["evaluate", "--model", "m", "--data", "d.tsv", "--draws", "4"]) == 2
+    assert "--draws 4 draws sampled replies: add --sample" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--model", "m", "--data", "d.tsv", "--sample", "--draws", "0"])
+    assert "--draws must be at least 1, got 0" in capsys.readouterr().err

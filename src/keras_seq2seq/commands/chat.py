@@ -46,7 +46,7 @@ def run(args) -> int:
     from keras_seq2seq.translator import Translator
 
     options = search_options(args, "reply")
-    reranker = mmi_reranker(args, batch_size=args.beam_size)
+    reranker = mmi_reranker(args, batch_size=max(args.beam_size, args.draws))
     translator = Translator.load(args.model)
     if args.context_turns is None:
         args.context_turns = recorded_context_turns(translator.info) or CONTEXT_TURNS
@@ -84,7 +84,8 @@ def run(args) -> int:
         history.append(text)
         source = context_source(history, args.context_turns)
         # A different seed per turn, so sampled replies vary, yet a rerun repeats them.
-        reply = translator.reply([source], options=options.replace(seed=options.seed + turn), reranker=reranker)[0]
+        reply = translator.reply([source], options=options.replace(seed=options.seed + turn), reranker=reranker,
+                                draws=args.draws)[0]
         turn += 1
         print(reply, flush=True)
         history.append(reply)

@@ -76,7 +76,7 @@ def run(args) -> int:
     translator.use_shortlist(args.shortlist)
     if kind == "dialogue":
         result = translator.evaluate_dialogue(pairs, args.batch_size, options=options, reranker=reranker,
-                                              target_lang=args.target_lang)
+                                              draws=args.draws, target_lang=args.target_lang)
     else:
         result = translator.evaluate(pairs, args.batch_size, options=options, target_lang=args.target_lang)
     print_samples(pairs, result["hypotheses"], args.samples)

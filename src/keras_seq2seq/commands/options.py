@@ -252,20 +252,30 @@ def add_mmi_options(parser) -> None:
                             "--beam-size candidates by log p(reply | context) + W * log p(previous turn | reply)")
     group.add_argument("--mmi-weight", type=number(positive=False), default=0.5, metavar="W",
                        help="how much the reverse model's score counts")
+    group.add_argument("--draws", type=positive_int, default=1, metavar="K",
+                       help="with --sample: draw K replies per context and keep the best (by --mmi-model's "
+                            "score when given, else the likeliest)")
 
 
 def check_mmi(args) -> None:
-    """Refuse `--mmi-model` flags that cannot work, before anything loads."""
-    if getattr(args, "mmi_model", None) and (getattr(args, "sample", False) or args.beam_size < 2):
-        raise Seq2SeqError("--mmi-model reranks the candidates of beam search: give --beam-size 2 or more "
-                           "(e.g. 10), without --sample")
+    """Refuse `--mmi-model` and `--draws` flags that cannot work, before anything loads."""
+    sample, draws = getattr(args, "sample", False), getattr(args, "draws", 1)
+    if draws > 1 and not sample:
+        raise Seq2SeqError(f"--draws {draws} draws sampled replies: add --sample (a beam gives its --beam-size "
+                           "candidates)")
+    if getattr(args, "mmi_model", None) and not sample and args.beam_size < 2:
+        raise Seq2SeqError("--mmi-model reranks candidates: give --beam-size 2 or more (e.g. 10), or --sample "
+                           "with --draws 2 or more")
+    if getattr(args, "mmi_model", None) and sample and draws < 2:
+        raise Seq2SeqError("--mmi-model with --sample reranks several sampled replies: give --draws 2 or more "
+                           "(e.g. 10)")
 
 
 def mmi_reranker(args, batch_size: int = 64):
     """The `reranking.MmiReranker` the flags ask for, or None; checked before anything loads."""
+    check_mmi(args)
     if not getattr(args, "mmi_model", None):
         return None
-    check_mmi(args)
     from keras_seq2seq.artifacts import load_bundle
     from keras_seq2seq.reranking import MmiReranker
 

@@ -91,10 +91,16 @@ def run(args) -> int:
     translator.use_shortlist(args.shortlist)
     if args.plot_attention:
         outputs = _translate_and_plot(translator, lines, args, options)
-    elif reranker is not None:  # every candidate of the beam, reranked; the best --n-best kept
-        outputs = translator.translate_n_best(lines, batch_size=args.batch_size,
-                                              options=options.replace(n_best=options.beam_size))
-        outputs = [hypotheses[: args.n_best] for hypotheses in reranker.rerank(lines, outputs)]
+    elif reranker is not None or args.draws > 1:  # every candidate (beam or draws) ranked; the best --n-best kept
+        if args.draws > 1 and not hasattr(translator, "reply_candidates"):
+            raise Seq2SeqError(f"{args.model} is an exported model: --draws needs the model directory train wrote")
+        outputs = (translator.reply_candidates(lines, args.batch_size, options=options, draws=args.draws)
+                   if args.draws > 1 else
+                   translator.translate_n_best(lines, batch_size=args.batch_size,
+                                               options=options.replace(n_best=options.beam_size)))
+        outputs = (reranker.rerank(lines, outputs) if reranker is not None else
+                   [sorted(hypotheses, key=lambda candidate: -candidate[1]) for hypotheses in outputs])
+        outputs = [hypotheses[: args.n_best] for hypotheses in outputs]
     else:
         outputs = translator.translate_n_best(lines, batch_size=args.batch_size, options=options)
     if args.n_best == 1:
