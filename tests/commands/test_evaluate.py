@@ -28,7 +28,9 @@ def test_a_dialogue_model_gets_dialogue_scores(dialogue_models, capsys):
     assert main(["evaluate", "--model", str(forward), *data, "--sample", "--draws", "4", "--length-penalty", "1.0",
                  "--mmi-model", str(reverse), "--json", str(pairs.with_name("draws.json"))]) == 0
     assert "Distinct-2" in capsys.readouterr().out
-    assert json.loads(pairs.with_name("draws.json").read_text())["search"]["sampling"]["temperature"] > 0
+    record = json.loads(pairs.with_name("draws.json").read_text())
+    assert record["search"]["sampling"]["temperature"] > 0 and record["draws"] == 4
+    assert record["mmi"] == {"model": str(reverse), "weight": 0.5}
     assert main(["evaluate", "--model", str(forward), *data, "--task-kind", "translation"]) == 0
     report = capsys.readouterr().out
     assert "exact match" in report and "Distinct-2" not in report

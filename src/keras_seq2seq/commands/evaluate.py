@@ -102,7 +102,8 @@ def write_results(args, options, result: dict) -> None:
     if args.json:
         scores = {key: value for key, value in result.items() if key != "hypotheses"}
         record = {"model": str(args.model), "data": args.data or f"task {args.task} (test split)",
-                  "search": dataclasses.asdict(options), **scores}
+                  "search": dataclasses.asdict(options), "draws": args.draws,
+                  "mmi": {"model": args.mmi_model, "weight": args.mmi_weight} if args.mmi_model else None, **scores}
         atomic_write_text(Path(args.json), json.dumps(record, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
