@@ -12,7 +12,7 @@ uvicorn = pytest.importorskip("uvicorn")
 
 from keras_seq2seq.serving import Limits, create_app, load_models  # noqa: E402
 
-DECODE_TIMEOUT = 1.0  # seconds a request may wait in the queue
+DECODE_TIMEOUT = 3.0  # seconds a request may wait in the queue (room for a loaded machine between two posts)
 
 
 class Gate:
